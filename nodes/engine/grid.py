@@ -1,0 +1,194 @@
+"""Cut a grid into frames and build a grid from frames: pixels and latents.
+
+Cells are read through strided views (`Tensor.unfold`), so a split or a merge
+copies each value exactly once and a round trip is bit-exact. Tensors follow
+ComfyUI: IMAGE [B,H,W,C], LATENT samples [B,C,H,W], MASK [B,H,W].
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import torch
+
+from .errors import DrawAVideoError
+from .layout import GridLayout
+
+PAD_MODES = ("repeat last frame", "black")
+
+
+def _whole_scale(have_h: int, have_w: int, need_h: int, need_w: int) -> Fraction | None:
+    """have/need if it is the same on both axes and a whole multiple or fraction, else None."""
+    scale = Fraction(have_w, need_w)
+    if scale != Fraction(have_h, need_h) or (scale.numerator != 1 and scale.denominator != 1):
+        return None
+    return scale
+
+
+def _scaled(layout: GridLayout, scale: Fraction, what: str, size: str) -> GridLayout:
+    try:
+        return layout.scaled(scale)
+    except DrawAVideoError:
+        k = scale.denominator
+        raise DrawAVideoError(
+            f"{what} is {size}, 1/{k} of the layout's size, but cell {layout.cell_width}x{layout.cell_height} "
+            f"and gutter {layout.gutter} are not all divisible by {k}, so cell borders would fall between "
+            f"{what} pixels; use cell sizes and gutter in multiples of {k} (16 for FLUX)."
+        ) from None
+
+
+def fit_layout(layout: GridLayout, height: int, width: int, what: str = "image", unit: int = 1) -> GridLayout:
+    """`layout` in the units of a `height` x `width` grid tensor.
+
+    The tensor may be the layout's size, a whole multiple of it (a grid drawn
+    larger) or a whole fraction (a latent: 1/8 for FLUX.1); cells scale with it.
+    `unit` is how many pixels one tensor element covers, for the error message.
+    """
+    shown = f"{width}x{height}" + (f" (x{unit} = {width * unit}x{height * unit} px)" if unit != 1 else "")
+    scale = _whole_scale(height, width, layout.height, layout.width)
+    if scale is None:
+        raise DrawAVideoError(
+            f"{what} is {shown} but the {layout.rows}x{layout.cols} layout needs {layout.width}x{layout.height} "
+            f"(or a whole multiple or fraction of it, such as {layout.width * 2}x{layout.height * 2} or "
+            f"{layout.width // 2}x{layout.height // 2}); connect the layout the grid was made with, or resize the {what}."
+        )
+    return _scaled(layout, scale, what, shown)
+
+
+def fit_cells(layout: GridLayout, height: int, width: int, what: str = "images") -> GridLayout:
+    """`layout` scaled so its cells are `height` x `width` (frames drawn larger, or latent frames)."""
+    scale = _whole_scale(height, width, layout.cell_height, layout.cell_width)
+    if scale is None:
+        raise DrawAVideoError(
+            f"{what} are {width}x{height} but the layout's cells are {layout.cell_width}x{layout.cell_height} "
+            "(or a whole multiple or fraction of that); resize the frames, or connect the layout they were cut with."
+        )
+    return _scaled(layout, scale, what, f"{width}x{height}")
+
+
+def _frame_cells(layout: GridLayout) -> tuple[torch.Tensor, torch.Tensor]:
+    """Row and column index of each frame's cell, in frame order."""
+    cells = [layout.cell_of_frame(i) for i in range(layout.frames)]
+    rows = torch.tensor([r for r, _ in cells], dtype=torch.long)
+    cols = torch.tensor([c for _, c in cells], dtype=torch.long)
+    return rows, cols
+
+
+def _cells_view(x: torch.Tensor, layout: GridLayout, h_dim: int, w_dim: int) -> torch.Tensor:
+    """A view of `x` as [B, rows, cols, *cell], cell dims in `x`'s own order."""
+    view = x.unfold(h_dim, layout.cell_height, layout.cell_height + layout.gutter)
+    view = view.unfold(w_dim, layout.cell_width, layout.cell_width + layout.gutter)
+    # unfold leaves rows at h_dim, cols at w_dim and appends the cell's (h, w).
+    last = view.dim()
+    cell_dims = [last - 2 if d == h_dim else last - 1 if d == w_dim else d for d in range(1, x.dim())]
+    return view.permute(0, h_dim, w_dim, *cell_dims)
+
+
+def split_grid(x: torch.Tensor, layout: GridLayout, h_dim: int, w_dim: int) -> torch.Tensor:
+    """[B, ..grid..] -> [B*N, ..cell..]: every grid's frames, grids in batch order.
+
+    `layout` must already be in `x`'s units (see `fit_layout`).
+    """
+    rows, cols = _frame_cells(layout)
+    frames = _cells_view(x, layout, h_dim, w_dim)[:, rows, cols]
+    return frames.reshape(-1, *frames.shape[2:])
+
+
+def merge_grid(
+    frames: torch.Tensor, layout: GridLayout, h_dim: int, w_dim: int, pad: str = PAD_MODES[0], fill: float = 0.0
+) -> torch.Tensor:
+    """[M, ..cell..] -> [ceil(M/N), ..grid..]; gutters get `fill`, a short last grid is padded."""
+    if pad not in PAD_MODES:
+        raise DrawAVideoError(f"pad is {pad!r}; choose one of {', '.join(PAD_MODES)}.")
+    n, m = layout.frames, frames.shape[0]
+    grids, rest = divmod(m, n)
+    shape = list(frames.shape[1:])
+    shape[h_dim - 1], shape[w_dim - 1] = layout.height, layout.width
+    out = frames.new_full((grids + bool(rest), *shape), fill)
+    rows, cols = _frame_cells(layout)
+    cells = _cells_view(out, layout, h_dim, w_dim)
+    if grids:
+        cells[:grids, rows, cols] = frames[: grids * n].reshape(grids, n, *frames.shape[1:])
+    if rest:  # only the short last grid is padded, so the input is never copied whole
+        tail = frames[-1:].expand(n - rest, *frames.shape[1:]) if pad == PAD_MODES[0] else frames.new_zeros(n - rest, *frames.shape[1:])
+        cells[grids, rows, cols] = torch.cat([frames[grids * n :], tail])
+    return out
+
+
+# -- pixels -----------------------------------------------------------------
+
+def _check_image(image: torch.Tensor, what: str) -> None:
+    if not isinstance(image, torch.Tensor) or image.dim() != 4 or not 1 <= image.shape[-1] <= 4:
+        shape = tuple(image.shape) if isinstance(image, torch.Tensor) else type(image).__name__
+        raise DrawAVideoError(f"{what} must be a ComfyUI IMAGE batch [B,H,W,C] with 1-4 channels, got {shape}.")
+    if image.shape[0] == 0:
+        raise DrawAVideoError(f"{what} is an empty batch (0 images); connect a node that outputs images.")
+
+
+def split_image(image: torch.Tensor, layout: GridLayout) -> torch.Tensor:
+    """IMAGE grids [B,H,W,C] -> frames [B*N,h,w,C]."""
+    _check_image(image, "image")
+    fitted = fit_layout(layout, image.shape[1], image.shape[2], "image")
+    return split_grid(image, fitted, 1, 2)
+
+
+def merge_image(frames: torch.Tensor, layout: GridLayout, pad: str = PAD_MODES[0]) -> torch.Tensor:
+    """IMAGE frames [M,h,w,C] -> grids [ceil(M/N),H,W,C]; gutters are black."""
+    _check_image(frames, "images")
+    fitted = fit_cells(layout, frames.shape[1], frames.shape[2], "images")
+    return merge_grid(frames, fitted, 1, 2, pad)
+
+
+# -- latents ----------------------------------------------------------------
+
+def _check_latent(latent, what: str = "latent") -> torch.Tensor:
+    samples = latent.get("samples") if isinstance(latent, dict) else None
+    if not isinstance(samples, torch.Tensor) or samples.dim() != 4:
+        shape = tuple(samples.shape) if isinstance(samples, torch.Tensor) else None
+        raise DrawAVideoError(
+            f"{what} must be an image LATENT with samples [B,C,H,W] (FLUX.1, SD3, SDXL), got {shape}; "
+            "video-model latents with a time axis are not grids."
+        )
+    if samples.shape[0] == 0:
+        raise DrawAVideoError(f"{what} is an empty batch (0 latents).")
+    return samples
+
+
+def _as_mask4(mask: torch.Tensor) -> torch.Tensor:
+    """ComfyUI noise masks come as [H,W], [B,H,W] or [B,1,H,W]; use [B,1,H,W]."""
+    return mask.reshape(-1, 1, mask.shape[-2], mask.shape[-1])
+
+
+def split_latent(latent: dict, layout: GridLayout) -> dict:
+    """LATENT grids {"samples": [B,C,H,W]} -> frames [B*N,C,h,w].
+
+    The VAE factor f is layout size / latent size (8 for FLUX.1); cells must be
+    divisible by it. A noise_mask (pixel or latent sized) is split with the
+    samples; a one-grid mask gives N masks, which ComfyUI cycles over the batch
+    exactly as the frames are ordered. batch_index follows each grid's frames.
+    """
+    samples = _check_latent(latent)
+    factor = Fraction(layout.width, samples.shape[3])
+    unit = int(factor) if factor.denominator == 1 else 1
+    fitted = fit_layout(layout, samples.shape[2], samples.shape[3], "latent", unit=unit)
+    out = {k: v for k, v in latent.items() if k not in ("samples", "noise_mask", "batch_index")}
+    out["samples"] = split_grid(samples, fitted, 2, 3)
+    if latent.get("noise_mask") is not None:
+        mask = _as_mask4(latent["noise_mask"])
+        out["noise_mask"] = split_grid(mask, fit_layout(layout, mask.shape[2], mask.shape[3], "noise_mask"), 2, 3)
+    if latent.get("batch_index") is not None:
+        n = layout.frames
+        out["batch_index"] = [i * n + j for i in latent["batch_index"] for j in range(n)]
+    return out
+
+
+def merge_latent(latent: dict, layout: GridLayout, pad: str = PAD_MODES[0]) -> dict:
+    """LATENT frames [M,C,h,w] -> grids [ceil(M/N),C,H,W] (gutters and black padding are zeros)."""
+    samples = _check_latent(latent, "latent frames")
+    fitted = fit_cells(layout, samples.shape[2], samples.shape[3], "latent frames")
+    out = {k: v for k, v in latent.items() if k not in ("samples", "noise_mask", "batch_index")}
+    out["samples"] = merge_grid(samples, fitted, 2, 3, pad)
+    if latent.get("noise_mask") is not None:
+        mask = _as_mask4(latent["noise_mask"])
+        out["noise_mask"] = merge_grid(mask, fit_cells(layout, mask.shape[2], mask.shape[3], "noise_mask frames"), 2, 3, pad)
+    return out

@@ -1,0 +1,73 @@
+"""Read video frames one at a time, decoded by the ffmpeg that imageio-ffmpeg ships.
+
+Frames are picked inside ffmpeg (a `select` filter), so a stride of 10 converts
+and pipes a tenth of the frames, and a clip is never held in memory whole.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Iterator
+
+import imageio_ffmpeg
+import numpy as np
+
+from ..errors import DrawAVideoError
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    path: str
+    width: int
+    height: int
+    fps: float
+    duration: float  # seconds; 0 when the container doesn't say
+
+    @property
+    def estimated_frames(self) -> int:
+        return round(self.fps * self.duration)
+
+
+def _open(path: str, output_params: list[str] | None = None):
+    if not os.path.isfile(path):
+        raise DrawAVideoError(f"video file {path!r} does not exist; check the file name and folder.")
+    frames = imageio_ffmpeg.read_frames(path, output_params=output_params or [])
+    try:
+        meta = next(frames)
+    except (IOError, OSError, RuntimeError, StopIteration) as exc:
+        frames.close()
+        raise DrawAVideoError(f"cannot read video {os.path.basename(path)!r}: ffmpeg found no video stream ({str(exc).strip().splitlines()[0] if str(exc).strip() else 'no detail'}).") from None
+    return meta, frames
+
+
+def probe(path: str) -> VideoInfo:
+    """Size, frame rate and duration of a video file, without decoding its frames."""
+    meta, frames = _open(path)
+    frames.close()
+    width, height = meta["size"]
+    return VideoInfo(path, int(width), int(height), float(meta.get("fps") or 0.0), float(meta.get("duration") or 0.0))
+
+
+def iter_frames(path: str, stride: int = 1, skip: int = 0, cap: int | None = None) -> Iterator[tuple[int, np.ndarray]]:
+    """Yield (source frame index, HxWx3 uint8 RGB) for frames skip, skip+stride, ... (at most `cap`).
+
+    A file that ends early (truncated) yields the frames ffmpeg could decode.
+    """
+    if stride < 1 or skip < 0 or (cap is not None and cap < 0):
+        raise DrawAVideoError(f"stride must be >= 1, skip >= 0 and cap >= 0 (got stride={stride}, skip={skip}, cap={cap}).")
+    if cap == 0:
+        return
+    # n is the decoded frame number; passthrough keeps ffmpeg from duplicating or dropping frames.
+    select = f"select='gte(n\\,{skip})*not(mod(n-{skip}\\,{stride}))'"
+    meta, frames = _open(path, ["-vf", select, "-fps_mode", "passthrough"])
+    width, height = meta["size"]
+    try:
+        for count, raw in enumerate(frames):
+            yield skip + count * stride, np.frombuffer(raw, np.uint8).reshape(height, width, 3)
+            if cap is not None and count + 1 >= cap:
+                break
+    except RuntimeError as exc:  # a frame cut short: the file is damaged past this point
+        raise DrawAVideoError(f"video {os.path.basename(path)!r} is damaged: {str(exc).splitlines()[0]}") from None
+    finally:
+        frames.close()
