@@ -66,14 +66,6 @@ def fit_cells(layout: GridLayout, height: int, width: int, what: str = "images")
     return _scaled(layout, scale, what, f"{width}x{height}")
 
 
-def _frame_cells(layout: GridLayout) -> tuple[torch.Tensor, torch.Tensor]:
-    """Row and column index of each frame's cell, in frame order."""
-    cells = [layout.cell_of_frame(i) for i in range(layout.frames)]
-    rows = torch.tensor([r for r, _ in cells], dtype=torch.long)
-    cols = torch.tensor([c for _, c in cells], dtype=torch.long)
-    return rows, cols
-
-
 def _cells_view(x: torch.Tensor, layout: GridLayout, h_dim: int, w_dim: int) -> torch.Tensor:
     """A view of `x` as [B, rows, cols, *cell], cell dims in `x`'s own order."""
     view = x.unfold(h_dim, layout.cell_height, layout.cell_height + layout.gutter)
@@ -84,14 +76,44 @@ def _cells_view(x: torch.Tensor, layout: GridLayout, h_dim: int, w_dim: int) -> 
     return view.permute(0, h_dim, w_dim, *cell_dims)
 
 
+def _copy_cells(cells: torch.Tensor, frames: torch.Tensor, layout: GridLayout, to_frames: bool) -> None:
+    """Copy between a [B, rows, cols, *cell] cell view and frames [B, N, *cell] in the layout's order.
+
+    Frame order is expressed as strides (a transpose for column-major, one copy
+    per column for serpentine's reversed rows), never as a gather: each value
+    is copied once by torch's strided copy, which keeps a split near memcpy speed.
+    """
+    b, rows, cols, cell = frames.shape[0], layout.rows, layout.cols, frames.shape[2:]
+    if layout.order == "column-major":
+        placed = frames.view(b, cols, rows, *cell).transpose(1, 2)
+    else:
+        placed = frames.view(b, rows, cols, *cell)
+    if layout.order == "serpentine":  # odd rows run right to left
+        pairs = [(cells[:, 0::2], placed[:, 0::2])]
+        pairs += [(cells[:, 1::2, c], placed[:, 1::2, cols - 1 - c]) for c in range(cols)]
+    else:
+        pairs = [(cells, placed)]
+    for cell_part, frame_part in pairs:
+        (frame_part.copy_(cell_part) if to_frames else cell_part.copy_(frame_part))
+
+
+def _fill_gutters(out: torch.Tensor, layout: GridLayout, h_dim: int, w_dim: int, fill: float) -> None:
+    """Fill only the gutter strips; the cells are written next, so the grid is written once."""
+    if layout.gutter:
+        for dim, cell, count in ((h_dim, layout.cell_height, layout.rows), (w_dim, layout.cell_width, layout.cols)):
+            for k in range(1, count):
+                out.narrow(dim, k * (cell + layout.gutter) - layout.gutter, layout.gutter).fill_(fill)
+
+
 def split_grid(x: torch.Tensor, layout: GridLayout, h_dim: int, w_dim: int) -> torch.Tensor:
     """[B, ..grid..] -> [B*N, ..cell..]: every grid's frames, grids in batch order.
 
     `layout` must already be in `x`'s units (see `fit_layout`).
     """
-    rows, cols = _frame_cells(layout)
-    frames = _cells_view(x, layout, h_dim, w_dim)[:, rows, cols]
-    return frames.reshape(-1, *frames.shape[2:])
+    cells = _cells_view(x, layout, h_dim, w_dim)
+    frames = x.new_empty(x.shape[0], layout.frames, *cells.shape[3:])
+    _copy_cells(cells, frames, layout, to_frames=True)
+    return frames.view(-1, *frames.shape[2:])
 
 
 def merge_grid(
@@ -104,14 +126,15 @@ def merge_grid(
     grids, rest = divmod(m, n)
     shape = list(frames.shape[1:])
     shape[h_dim - 1], shape[w_dim - 1] = layout.height, layout.width
-    out = frames.new_full((grids + bool(rest), *shape), fill)
-    rows, cols = _frame_cells(layout)
+    out = frames.new_empty(grids + bool(rest), *shape)
+    _fill_gutters(out, layout, h_dim, w_dim, fill)
     cells = _cells_view(out, layout, h_dim, w_dim)
+    frames = frames.contiguous()
     if grids:
-        cells[:grids, rows, cols] = frames[: grids * n].reshape(grids, n, *frames.shape[1:])
+        _copy_cells(cells[:grids], frames[: grids * n].view(grids, n, *frames.shape[1:]), layout, to_frames=False)
     if rest:  # only the short last grid is padded, so the input is never copied whole
         tail = frames[-1:].expand(n - rest, *frames.shape[1:]) if pad == PAD_MODES[0] else frames.new_zeros(n - rest, *frames.shape[1:])
-        cells[grids, rows, cols] = torch.cat([frames[grids * n :], tail])
+        _copy_cells(cells[grids:], torch.cat([frames[grids * n :], tail])[None], layout, to_frames=False)
     return out
 
 

@@ -1,0 +1,127 @@
+"""Every node the pack registers: a sound classic-API declaration, and it runs on ComfyUI-shaped data.
+
+A node added without an entry in RUNS below fails `test_every_node_has_a_run`:
+each node must be exercised here at least once.
+"""
+
+import inspect
+
+import pytest
+import torch
+
+from draw_a_video import NODE_CLASS_MAPPINGS, NODE_DISPLAY_NAME_MAPPINGS, WEB_DIRECTORY
+from draw_a_video.nodes.engine.layout import GridLayout
+
+KNOWN_TYPES = {
+    # ComfyUI's own
+    "IMAGE", "LATENT", "MASK", "STRING", "INT", "FLOAT", "BOOLEAN", "NOISE", "CONDITIONING", "VAE", "CLIP", "MODEL",
+    "COMBO", "*",
+    # the pack's
+    "GRID_LAYOUT", "DAV_FLUX_PIPELINE",
+}
+SMALL = GridLayout(rows=2, cols=2, cell_width=32, cell_height=16)
+
+
+def image(b, h, w, c=3, seed=0):
+    return torch.rand(b, h, w, c, generator=torch.Generator().manual_seed(seed))
+
+
+# node id -> (keyword inputs, check of the returned tuple)
+RUNS = {
+    "DrawAVideo_GridLayout": (
+        dict(rows=4, cols=4, cell_width=320, cell_height=192, gutter=0, order="row-major"),
+        lambda out: out[1:] == (1280, 768, 16) and out[0] == GridLayout(),
+    ),
+    "DrawAVideo_GridPrompt": (
+        dict(layout=GridLayout(), subject="driving down the Las Vegas Strip", template="{frames} frames, {rows}x{cols}: {subject}"),
+        lambda out: out == ("16 frames, 4x4: driving down the Las Vegas Strip",),
+    ),
+    "DrawAVideo_SplitImageGrid": (
+        dict(image=image(2, 32, 64), layout=SMALL),
+        lambda out: out[0].shape == (8, 16, 32, 3),
+    ),
+    "DrawAVideo_SplitLatentGrid": (
+        dict(latent={"samples": torch.randn(1, 16, 4, 8)}, layout=SMALL),
+        lambda out: out[0]["samples"].shape == (4, 16, 2, 4),
+    ),
+    "DrawAVideo_FramesToGrid": (
+        dict(images=image(5, 16, 32), layout=SMALL, pad="black"),
+        lambda out: out[0].shape == (2, 32, 64, 3),
+    ),
+}
+
+
+def input_entries(cls):
+    types = cls.INPUT_TYPES()
+    assert set(types) <= {"required", "optional", "hidden"}, types.keys()
+    for section in ("required", "optional"):
+        for name, entry in types.get(section, {}).items():
+            yield section, name, entry
+
+
+@pytest.mark.parametrize("node_id", sorted(NODE_CLASS_MAPPINGS))
+def test_declaration_is_complete(node_id):
+    cls = NODE_CLASS_MAPPINGS[node_id]
+    assert node_id.startswith("DrawAVideo_")
+    assert NODE_DISPLAY_NAME_MAPPINGS[node_id].endswith("(Draw-a-Video)")
+    assert cls.CATEGORY.startswith("Draw-a-Video/")
+    assert len(cls.DESCRIPTION) > 40
+    assert callable(getattr(cls, cls.FUNCTION))
+    for section, name, entry in input_entries(cls):
+        kind, options = entry[0], entry[1] if len(entry) > 1 else {}
+        assert isinstance(kind, list) or kind in KNOWN_TYPES, f"{name}: unknown type {kind}"
+        assert options.get("tooltip"), f"input {name} has no tooltip"
+        if "default" in options and isinstance(kind, list) and kind:
+            assert options["default"] in kind, f"{name}: default not among its choices"
+    for kind in cls.RETURN_TYPES:
+        assert kind in KNOWN_TYPES, kind
+    assert len(getattr(cls, "RETURN_NAMES", cls.RETURN_TYPES)) == len(cls.RETURN_TYPES)
+    assert len(cls.OUTPUT_TOOLTIPS) == len(cls.RETURN_TYPES) and all(cls.OUTPUT_TOOLTIPS)
+    assert len(getattr(cls, "OUTPUT_IS_LIST", cls.RETURN_TYPES)) == len(cls.RETURN_TYPES)
+    signature = inspect.signature(getattr(cls, cls.FUNCTION))
+    declared = {name for _, name, _ in input_entries(cls)} | set(cls.INPUT_TYPES().get("hidden", {}))
+    accepts_any = any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values())
+    assert accepts_any or declared <= set(signature.parameters), f"{cls.FUNCTION} misses inputs"
+    if hasattr(cls, "IS_CHANGED"):
+        params = inspect.signature(cls.IS_CHANGED).parameters.values()
+        assert any(p.kind is p.VAR_KEYWORD for p in params), "IS_CHANGED must accept **kwargs"
+
+
+def test_every_node_has_a_run():
+    assert set(NODE_CLASS_MAPPINGS) <= set(RUNS), f"add a run for {sorted(set(NODE_CLASS_MAPPINGS) - set(RUNS))}"
+
+
+@pytest.mark.parametrize("node_id", sorted(RUNS))
+def test_node_runs_on_comfyui_shaped_data(node_id):
+    cls = NODE_CLASS_MAPPINGS[node_id]
+    kwargs, check = RUNS[node_id]
+    result = getattr(cls(), cls.FUNCTION)(**kwargs)
+    if isinstance(result, dict):  # {"ui": ..., "result": ...}
+        assert set(result) <= {"ui", "result"}
+        result = result["result"]
+    assert isinstance(result, tuple) and len(result) == len(cls.RETURN_TYPES)
+    assert check(result)
+
+
+def test_web_directory_exists(pack):
+    import os
+
+    assert WEB_DIRECTORY == "./js"
+    assert os.path.isdir(os.path.join(os.path.dirname(pack.__file__), "js"))
+
+
+def test_pack_imports_without_comfyui():
+    import sys
+
+    assert "folder_paths" not in sys.modules and "comfy" not in sys.modules
+
+
+def test_engine_never_touches_comfyui(pack):
+    """The engine is pure: only nodes/host.py may reach ComfyUI's runtime."""
+    from pathlib import Path
+
+    engine = Path(pack.__file__).parent / "nodes" / "engine"
+    for path in engine.rglob("*.py"):
+        text = path.read_text()
+        for forbidden in ("import folder_paths", "import comfy", "from comfy", "from ..host", "from ...host", "import server"):
+            assert forbidden not in text, f"{path.name} has '{forbidden}'"
