@@ -1,6 +1,5 @@
 """Shared test set-up: the pack imported as a package, offline, with its folders in a temp dir."""
 
-import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -12,24 +11,13 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ["HF_DATASETS_OFFLINE"] = "1"
 
-ROOT = Path(__file__).resolve().parents[1]
-PACKAGE = "draw_a_video"
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # for dav_testkit
+from dav_testkit import PACKAGE, import_pack  # noqa: E402
+
+import_pack()
 
 
-def _import_pack():
-    """Import the repo root as the package `draw_a_video`, as ComfyUI imports a custom node folder."""
-    if PACKAGE not in sys.modules:
-        spec = importlib.util.spec_from_file_location(PACKAGE, ROOT / "__init__.py", submodule_search_locations=[str(ROOT)])
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[PACKAGE] = module
-        spec.loader.exec_module(module)
-    return sys.modules[PACKAGE]
-
-
-_import_pack()
-
-
-@pytest.fixture
+@pytest.fixture(scope="session")
 def pack():
     return sys.modules[PACKAGE]
 

@@ -11,6 +11,7 @@ NODE_CLASS_MAPPINGS the way ComfyUI's server makes them.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,15 @@ CORE_OBJECT_INFO = ROOT / "tests" / "data" / "comfyui_object_info.json"
 WIDGET_TYPES = {"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"}
 UI_ONLY_NODES = {"Note", "MarkdownNote"}  # front-end notes: never part of an API prompt
 UPLOAD_FLAGS = ("image_upload", "video_upload", "audio_upload", "animated_image_upload")
+# Dropdowns listing files or folders on the server: their choices depend on the machine, so any name goes.
+FILE_DROPDOWNS = {"video", "video_folder", "folder", "file", "image", "model_folder", "transformer_file"}
+
+
+MODEL_FILE_INPUT = re.compile(r"^(unet|vae|lora|ckpt|clip|control_net|upscale_model|style_model|clip_vision|model)_name\d*$")
+
+
+def is_file_dropdown(name: str, choices: list) -> bool:
+    return not choices or name in FILE_DROPDOWNS or bool(MODEL_FILE_INPUT.match(name))
 
 
 def node_info(node_id: str, cls, display_names: dict) -> dict:
@@ -71,7 +81,7 @@ class InputSpec:
         """Why `value` doesn't fit this widget, or None."""
         o = self.options
         if self.type == "COMBO":
-            if self.choices and value not in self.choices:  # an empty list is a model-file dropdown: free
+            if not is_file_dropdown(self.name, self.choices) and value not in self.choices:
                 return f"{value!r} is not one of {self.choices[:8]}"
             return None
         if self.type == "BOOLEAN":
@@ -199,6 +209,8 @@ def check_ui_workflow(workflow: dict, specs: dict) -> list[str]:
         if src["type"] in UI_ONLY_NODES or dst["type"] in UI_ONLY_NODES:
             problems.append(f"{where}: a note cannot be linked")
             continue
+        if src["type"] not in specs or dst["type"] not in specs:
+            continue  # already reported as an unknown node
         out_types = specs[src["type"]]["output"]
         if oslot >= len(out_types):
             problems.append(f"{where}: {src['type']} has no output {oslot}")
