@@ -51,9 +51,11 @@ class GridLayoutNode:
         }
 
     @classmethod
-    def VALIDATE_INPUTS(cls, **inputs):
+    def VALIDATE_INPUTS(cls, cell_width=320, cell_height=192, gutter=0):
+        # Only the FLUX-size inputs are named here, so ComfyUI still range-checks the others itself;
+        # defaults stand in for inputs fed by a link (their values are not known before running).
         try:
-            GridLayout(**{k: v for k, v in inputs.items() if k in GridLayout.__dataclass_fields__}).check_flux()
+            GridLayout(cell_width=cell_width, cell_height=cell_height, gutter=gutter).check_flux()
         except DrawAVideoError as exc:
             return str(exc)
         return True

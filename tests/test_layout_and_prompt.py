@@ -53,6 +53,8 @@ def test_flux_validation_names_the_value_and_nearest_valid_ones():
         GridLayout(gutter=8).check_flux()
     assert GridLayout(cell_width=336, gutter=32).check_flux()
     assert nearest_multiples(5) == (16, 16)
+    with pytest.raises(DrawAVideoError, match=r"cell_width is 8 px .* use 16\.$"):
+        GridLayout(cell_width=8).check_flux()
 
 
 @pytest.mark.parametrize(

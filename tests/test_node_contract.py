@@ -48,6 +48,22 @@ RUNS = {
         dict(images=image(5, 16, 32), layout=SMALL, pad="black"),
         lambda out: out[0].shape == (2, 32, 64, 3),
     ),
+    "DrawAVideo_GridNoise": (
+        dict(noise_seed=3, layout=SMALL, shared=0.5),
+        lambda out: out[0].seed == 3 and out[0].generate_noise({"samples": torch.zeros(1, 16, 4, 8)}).shape == (1, 16, 4, 8),
+    ),
+    "DrawAVideo_KeyframeGrid": (
+        dict(frames=image(5, 16, 32), layout=SMALL, mode="continue", overlap=2, cells="0,3"),
+        lambda out: out[0].shape == (1, 32, 64, 3) and out[1].shape == (1, 32, 64) and out[2:] == (2, 2),
+    ),
+    "DrawAVideo_AssembleInbetweens": (
+        dict(frames=image(4, 16, 32), layout=SMALL, keyframe_count=2),
+        lambda out: out[0].shape == (3, 16, 32, 3) and out[1] == 3,
+    ),
+    "DrawAVideo_JoinClips": (
+        dict(clip_a=image(4, 16, 32), clip_b=image(4, 16, 32, seed=1), overlap=1, crossfade=1),
+        lambda out: out[0].shape == (6, 16, 32, 3) and out[1] == 6,
+    ),
 }
 
 

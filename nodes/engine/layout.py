@@ -83,9 +83,10 @@ class GridLayout:
                 lower, upper = nearest_multiples(value)
                 if name == "gutter" and value < FLUX_MULTIPLE:
                     lower = 0
+                fix = f"{lower} or {upper}" if lower != upper else f"{lower}"
                 problems.append(
                     f"{name} is {value} px but FLUX needs multiples of {FLUX_MULTIPLE} so cell borders "
-                    f"fall on latent patches: use {lower} or {upper}."
+                    f"fall on latent patches: use {fix}."
                 )
         return problems
 

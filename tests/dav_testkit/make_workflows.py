@@ -48,12 +48,15 @@ def flux_models(wf: WorkflowBuilder, lora: str | None = DRIVING_LORA):
     return model, clip.out("CLIP"), vae.out("VAE")
 
 
-def grid_prompt_conditioning(wf, clip, layout, subject: str, guidance: float = 3.5):
+def grid_prompt_conditioning(wf, clip, layout, subject: str, guidance: float = 3.5, negative: bool = True):
+    """Grid Prompt -> CLIPTextEncode -> FluxGuidance; KSampler also wants a negative (ignored at cfg 1)."""
     prompt = wf.add("DrawAVideo_GridPrompt", layout=layout.out("layout"), subject=subject)
     text = wf.add("CLIPTextEncode", text=prompt.out("prompt"), clip=clip)
-    positive = wf.add("FluxGuidance", conditioning=text.out("CONDITIONING"), guidance=guidance)
-    negative = wf.add("ConditioningZeroOut", title="Negative (unused at cfg 1)", conditioning=text.out("CONDITIONING"))
-    return positive.out("CONDITIONING"), negative.out("CONDITIONING")
+    positive = wf.add("FluxGuidance", conditioning=text.out("CONDITIONING"), guidance=guidance).out("CONDITIONING")
+    if not negative:
+        return positive, None
+    zero = wf.add("ConditioningZeroOut", title="Negative (unused at cfg 1)", conditioning=text.out("CONDITIONING"))
+    return positive, zero.out("CONDITIONING")
 
 
 def t2v(specs) -> WorkflowBuilder:
@@ -88,8 +91,97 @@ def t2v(specs) -> WorkflowBuilder:
     return wf
 
 
+def custom_sampling(wf, model, steps: int = 20):
+    """The native SamplerCustomAdvanced parts two grids can share: (sampler, sigmas)."""
+    sampler = wf.add("KSamplerSelect", sampler_name="euler")
+    sigmas = wf.add("BasicScheduler", model=model, scheduler="simple", steps=steps, denoise=1.0)
+    return sampler.out("SAMPLER"), sigmas.out("SIGMAS")
+
+
+def sample_grid(wf, model, positive, latent, noise, sampling, title=None):
+    guider = wf.add("BasicGuider", model=model, conditioning=positive)
+    sampler, sigmas = sampling
+    out = wf.add("SamplerCustomAdvanced", title=title, noise=noise, guider=guider.out("GUIDER"), sampler=sampler, sigmas=sigmas, latent_image=latent)
+    return out.out("output")
+
+
+def first_grid(wf, subject: str, seed: int = SEED, shared: float = 0.3):
+    """Models, layout, prompt and one grid drawn with Grid Noise: the start of the sequence workflows."""
+    model, clip, vae = flux_models(wf)
+    layout = wf.add("DrawAVideo_GridLayout", rows=4, cols=4, cell_width=320, cell_height=192, gutter=0, order="row-major", frame_stride=10)
+    positive, _ = grid_prompt_conditioning(wf, clip, layout, subject, negative=False)
+    sampling = custom_sampling(wf, model)
+    latent = wf.add("EmptySD3LatentImage", width=layout.out("width"), height=layout.out("height"), batch_size=1)
+    noise = wf.add("DrawAVideo_GridNoise", noise_seed=seed, layout=layout.out("layout"), shared=shared)
+    sampled = sample_grid(wf, model, positive, latent.out("LATENT"), noise.out("noise"), sampling, title="Sample the first grid")
+    grid = wf.add("VAEDecode", samples=sampled, vae=vae)
+    frames = wf.add("DrawAVideo_SplitImageGrid", image=grid.out("IMAGE"), layout=layout.out("layout"))
+    return model, vae, layout, positive, sampling, frames
+
+
+def masked_grids(wf, vae, keyframe_grid):
+    """Encode known cells and let the sampler draw only where the mask is 1."""
+    pixels = wf.add("VAEEncode", pixels=keyframe_grid.out("image"), vae=vae)
+    return wf.add("SetLatentNoiseMask", samples=pixels.out("LATENT"), mask=keyframe_grid.out("mask")).out("LATENT")
+
+
+def save_video(wf, frames, prefix: str, layout=None, fps: float = 8.0):
+    return wf.add(
+        "DrawAVideo_SaveVideo", images=frames, fps=fps, format="mp4 (h264)", quality=85, loop_count=0,
+        pingpong=False, filename_prefix=prefix, save_output=True, **({"layout": layout} if layout else {}),
+    )
+
+
+def long_video(specs) -> WorkflowBuilder:
+    wf = WorkflowBuilder(specs)
+    model, vae, layout, positive, sampling, frames_a = first_grid(wf, "driving down the Las Vegas Strip at night")
+    keys = wf.add("DrawAVideo_KeyframeGrid", title="Grid B opens with A's last 4 frames", frames=frames_a.out("frames"),
+                  layout=layout.out("layout"), mode="continue", overlap=4, cells="0,5,10,15")
+    noise_b = wf.add("DrawAVideo_GridNoise", noise_seed=SEED + 1, layout=layout.out("layout"), shared=0.3)
+    sampled = sample_grid(wf, model, positive, masked_grids(wf, vae, keys), noise_b.out("noise"), sampling, title="Sample the second grid")
+    grid_b = wf.add("VAEDecode", samples=sampled, vae=vae)
+    frames_b = wf.add("DrawAVideo_SplitImageGrid", image=grid_b.out("IMAGE"), layout=layout.out("layout"))
+    joined = wf.add("DrawAVideo_JoinClips", clip_a=frames_a.out("frames"), clip_b=frames_b.out("frames"), overlap=4, crossfade=0)
+    save_video(wf, joined.out("frames"), "DrawAVideo/long_video", layout.out("layout"))
+    wf.note(
+        "## A longer clip from two chained grids: 16 + 16 - 4 = 28 frames\n"
+        "The first grid is drawn as in the text-to-video workflow (with **Grid Noise**, which shares part of the "
+        "noise between cells so frames stay alike). **Keyframe Grid** (continue) puts its last 4 frames into the "
+        "first 4 cells of a new grid and masks the other 12; VAEEncode + SetLatentNoiseMask make the sampler draw "
+        "only those, so the second grid carries on from the first. **Join Clips** drops the 4 repeated frames.\n\n"
+        "Models: as in draw_a_video_t2v. Raise `overlap` for smoother joins, lower it for more new frames.",
+        title="Read me",
+    )
+    return wf
+
+
+def inbetween(specs) -> WorkflowBuilder:
+    wf = WorkflowBuilder(specs)
+    model, vae, layout, positive, sampling, keys = first_grid(wf, "driving down the Las Vegas Strip")
+    plan = wf.add("DrawAVideo_KeyframeGrid", title="Keyframes in every other cell", frames=keys.out("frames"),
+                  layout=layout.out("layout"), mode="in-between", overlap=4, cells="0,5,10,15")
+    noise = wf.add("RandomNoise", noise_seed=SEED + 2)
+    sampled = sample_grid(wf, model, positive, masked_grids(wf, vae, plan), noise.out("NOISE"), sampling, title="Draw the in-between frames")
+    grids = wf.add("VAEDecode", samples=sampled, vae=vae)
+    cells = wf.add("DrawAVideo_SplitImageGrid", image=grids.out("IMAGE"), layout=layout.out("layout"))
+    frames = wf.add("DrawAVideo_AssembleInbetweens", frames=cells.out("frames"), layout=layout.out("layout"),
+                    keyframe_count=plan.out("keyframes"), keyframes=keys.out("frames"))
+    save_video(wf, frames.out("frames"), "DrawAVideo/inbetween", layout.out("layout"), fps=16.0)
+    wf.note(
+        "## Twice the frame rate from the same model: 16 keyframes -> 31 frames\n"
+        "The first grid's 16 frames become keyframes. **Keyframe Grid** (in-between) lays them into every other "
+        "cell of 3 grids (8 per grid, neighbouring grids share one) and masks the cells between; the sampler "
+        "draws each missing frame while seeing the keyframes on both sides (GridDiff's idea, no extra weights). "
+        "**Assemble In-between Frames** reads k0 g k1 g ... k15 back out: 31 frames, saved at twice the fps.",
+        title="Read me",
+    )
+    return wf
+
+
 WORKFLOWS = {
     "draw_a_video_t2v": t2v,
+    "long_video": long_video,
+    "inbetween": inbetween,
 }
 
 
