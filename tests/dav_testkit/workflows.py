@@ -19,7 +19,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 CORE_OBJECT_INFO = ROOT / "tests" / "data" / "comfyui_object_info.json"
 WIDGET_TYPES = {"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"}
-UI_ONLY_NODES = {"Note", "MarkdownNote"}  # front-end notes: never part of an API prompt
+UI_ONLY_NODES = {"Note", "MarkdownNote"}
+# Nodes the pack's front end draws into: room for the drawing or the video preview.
+NODE_SIZES = {"DrawAVideo_GridLayout": (360, 560), "DrawAVideo_SaveVideo": (360, 560)}  # front-end notes: never part of an API prompt
 UPLOAD_FLAGS = ("image_upload", "video_upload", "audio_upload", "animated_image_upload")
 # Dropdowns listing files or folders on the server: their choices depend on the machine, so any name goes.
 FILE_DROPDOWNS = {"video", "video_folder", "folder", "file", "image", "model_folder", "transformer_file"}
@@ -393,7 +395,7 @@ class WorkflowBuilder:
                 elif not inp.is_widget and inp.name in spec["input"].get("required", {}):
                     inputs.append({"name": inp.name, "type": inp.type, "link": None})
             col = depths[node.id]
-            size = list(node.size or (340, 60 + 26 * (len(widgets) + max(len(inputs), len(spec["output"])))))
+            size = list(node.size or NODE_SIZES.get(node.type) or (340, 60 + 26 * (len(widgets) + max(len(inputs), len(spec["output"])))))
             y = column_y.get(col, 0)
             column_y[col] = y + size[1] + 60
             ui_nodes.append({
