@@ -1,0 +1,242 @@
+"""Integration tests against a real ComfyUI server, started once per session.
+
+Set COMFYUI_DIR to a ComfyUI source checkout (with its requirements installed)
+to run them; without it every test in this folder is reported as SKIPPED.
+
+Environment:
+    COMFYUI_DIR              ComfyUI checkout (folder holding main.py). Required.
+    COMFYUI_PYTHON           interpreter that runs ComfyUI (default: this one).
+    DRAWAVIDEO_TEST_CACHE    where the tiny model files are kept between runs
+                             (default ~/.cache/draw-a-video-tests).
+    COMFYUI_START_TIMEOUT    seconds to wait for the server (default 300).
+
+The server runs with --cpu on 127.0.0.1 and a free port, loads this repo as
+custom_nodes/ComfyUI-Draw-a-Video (a symlink in a temp folder), finds the tiny
+models through an extra_model_paths yaml, and writes output, input, temp and
+user files to temp folders. Its stdout and stderr go to `comfy_server.log_path`.
+HTTP goes through urllib only, so the test interpreter needs nothing extra.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+REPO_ROOT = HERE.parents[1]          # the pack itself: it holds __init__.py
+PACK_FOLDER_NAME = "ComfyUI-Draw-a-Video"
+MODEL_FOLDERS = ("diffusion_models", "text_encoders", "clip", "vae", "loras", "checkpoints")
+# Folder overrides the unit tests set for the pack; inside ComfyUI the pack must use ComfyUI's folders.
+_PACK_FOLDER_ENV = ("DRAWAVIDEO_OUTPUT_DIR", "DRAWAVIDEO_INPUT_DIR", "DRAWAVIDEO_MODELS_DIR", "DRAWAVIDEO_TEMP_DIR")
+
+
+def _load_tiny_models():
+    # Loaded by path: the repo runs pytest with --import-mode=importlib, so this folder is not on sys.path.
+    name = "draw_a_video_tiny_models"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, HERE / "tiny_models.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.environ.get("COMFYUI_DIR"):
+        return
+    skip = pytest.mark.skip(reason="COMFYUI_DIR is not set (point it at a ComfyUI checkout to run integration tests)")
+    for item in items:
+        if HERE in Path(str(item.path)).resolve().parents:
+            item.add_marker(skip)
+
+
+class PromptError(AssertionError):
+    """A prompt that ComfyUI rejected or that failed while running."""
+
+
+@dataclass
+class ComfyServer:
+    """A running ComfyUI server and small helpers for its HTTP API."""
+
+    base_url: str
+    process: subprocess.Popen
+    output_dir: Path
+    input_dir: Path
+    temp_dir: Path
+    log_path: Path
+    models_dir: Path
+    models: dict                      # tiny model file names by role (see tiny_models.MODEL_FILES)
+    client_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    start_seconds: float = 0.0        # how long the server took to answer /object_info
+
+    # -- raw HTTP ----------------------------------------------------------------
+    def request(self, path: str, data=None, timeout: float = 60.0) -> bytes:
+        """GET `path`, or POST it as JSON when `data` is given; return the body."""
+        body = None if data is None else json.dumps(data).encode()
+        req = urllib.request.Request(self.base_url + path, data=body,
+                                     headers={"Content-Type": "application/json"} if body else {})
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return resp.read()
+
+    def get_json(self, path: str, timeout: float = 60.0):
+        return json.loads(self.request(path, timeout=timeout))
+
+    # -- API ------------------------------------------------------------------------
+    def object_info(self, node_class: str | None = None) -> dict:
+        path = "/object_info" + (f"/{urllib.parse.quote(node_class)}" if node_class else "")
+        return self.get_json(path)
+
+    def post_prompt(self, prompt: dict):
+        """Queue an API-format prompt. Returns its prompt_id (str) or, if
+        ComfyUI rejects it (HTTP 400, validation), the error JSON (dict)."""
+        try:
+            answer = json.loads(self.request("/prompt", {"prompt": prompt, "client_id": self.client_id}))
+        except urllib.error.HTTPError as err:
+            payload = err.read()
+            try:
+                return json.loads(payload)
+            except ValueError:
+                return {"error": {"type": "http_error", "message": f"HTTP {err.code}", "details": payload.decode(errors="replace")}}
+        return answer["prompt_id"]
+
+    def wait(self, prompt_id: str, timeout: float = 600.0, poll: float = 0.5) -> dict:
+        """Poll /history/<id> until the prompt has finished; return its history entry
+        ({"prompt", "outputs", "status", "meta"}). status["status_str"] is
+        "success" or "error". Raises TimeoutError (after interrupting) on timeout."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise PromptError(f"ComfyUI exited (code {self.process.returncode}) while running {prompt_id}\n{self.log_tail()}")
+            try:
+                entry = self.get_json(f"/history/{prompt_id}").get(prompt_id)
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                entry = None  # busy or exiting; the next turn tells which
+            if entry:  # ComfyUI records history only once a prompt has finished
+                return entry
+            time.sleep(poll)
+        self.interrupt()
+        raise TimeoutError(f"prompt {prompt_id} did not finish within {timeout} s\n{self.log_tail()}")
+
+    def run(self, prompt: dict, timeout: float = 600.0) -> dict:
+        """post_prompt + wait; raises PromptError if it is rejected or fails."""
+        prompt_id = self.post_prompt(prompt)
+        if not isinstance(prompt_id, str):
+            raise PromptError(f"prompt rejected: {json.dumps(prompt_id, indent=1)}")
+        entry = self.wait(prompt_id, timeout)
+        if entry["status"].get("status_str") != "success":
+            raise PromptError(f"prompt failed: {json.dumps(entry['status'], indent=1)}\n{self.log_tail()}")
+        return entry
+
+    def view(self, filename: str, subfolder: str = "", type: str = "output") -> bytes:
+        query = urllib.parse.urlencode({"filename": filename, "subfolder": subfolder, "type": type})
+        return self.request(f"/view?{query}")
+
+    def interrupt(self) -> None:
+        self.request("/interrupt", {})
+
+    def free(self, unload_models: bool = True) -> None:
+        """Ask ComfyUI to drop loaded models and cached memory."""
+        self.request("/free", {"unload_models": unload_models, "free_memory": True})
+
+    def log_text(self, since: int = 0) -> str:
+        """The server's log so far; `since` is a character offset, e.g. a
+        len(log_text()) taken before a prompt, to read only what came after."""
+        return self.log_path.read_text(encoding="utf-8", errors="replace")[since:]
+
+    def log_tail(self, chars: int = 6000) -> str:
+        return "----- ComfyUI log (tail) -----\n" + self.log_text()[-chars:]
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _write_extra_model_paths(path: Path, custom_nodes: Path, cache: Path) -> None:
+    lines = ["draw_a_video_tests:", f"  custom_nodes: {json.dumps(str(custom_nodes))}"]
+    lines += [f"  {folder}: {json.dumps(str(cache / folder))}" for folder in MODEL_FOLDERS]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def comfy_server(tmp_path_factory):
+    comfy_dir = Path(os.environ["COMFYUI_DIR"]).expanduser().resolve()
+    if not (comfy_dir / "main.py").is_file():
+        pytest.fail(f"COMFYUI_DIR={comfy_dir} has no main.py")
+    python = os.environ.get("COMFYUI_PYTHON") or sys.executable
+    start_timeout = float(os.environ.get("COMFYUI_START_TIMEOUT", "300"))
+
+    cache = Path(os.environ.get("DRAWAVIDEO_TEST_CACHE") or "~/.cache/draw-a-video-tests").expanduser()
+    models = _load_tiny_models().ensure_tiny_models(cache)
+    for folder in MODEL_FOLDERS:
+        (cache / folder).mkdir(parents=True, exist_ok=True)
+
+    root = tmp_path_factory.mktemp("comfyui")
+    dirs = {name: root / name for name in ("custom_nodes", "output", "input", "temp", "user")}
+    for d in dirs.values():
+        d.mkdir()
+    (dirs["custom_nodes"] / PACK_FOLDER_NAME).symlink_to(REPO_ROOT, target_is_directory=True)
+    extra_paths = root / "extra_model_paths.yaml"
+    _write_extra_model_paths(extra_paths, dirs["custom_nodes"], cache)
+    log_path = root / "comfyui.log"
+
+    port = _free_port()
+    cmd = [python, "main.py", "--cpu", "--listen", "127.0.0.1", "--port", str(port),
+           "--extra-model-paths-config", str(extra_paths),
+           "--output-directory", str(dirs["output"]), "--input-directory", str(dirs["input"]),
+           "--temp-directory", str(dirs["temp"]), "--user-directory", str(dirs["user"]),
+           "--database-url", "sqlite:///:memory:"]
+    env = {k: v for k, v in os.environ.items() if k not in _PACK_FOLDER_ENV}
+    env["PYTHONUNBUFFERED"] = "1"
+    env.setdefault("HF_HUB_OFFLINE", "1")
+    env.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(cmd, cwd=comfy_dir, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL)
+    server = ComfyServer(base_url=f"http://127.0.0.1:{port}", process=process,
+                         output_dir=dirs["output"], input_dir=dirs["input"], temp_dir=dirs["temp"],
+                         log_path=log_path, models_dir=cache, models=models)
+    try:
+        started = time.monotonic()
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"ComfyUI exited with code {process.returncode} during start-up\n{server.log_tail()}")
+            try:
+                server.get_json("/object_info", timeout=30)
+                break
+            except (urllib.error.URLError, ConnectionError, TimeoutError, ValueError):
+                pass
+            if time.monotonic() - started > start_timeout:
+                pytest.fail(f"ComfyUI did not answer /object_info within {start_timeout:.0f} s\n{server.log_tail()}")
+            time.sleep(0.5)
+        server.start_seconds = time.monotonic() - started
+        print(f"\nComfyUI up at {server.base_url} in {server.start_seconds:.1f} s; log: {log_path}")
+        yield server
+    finally:
+        _stop(process)

@@ -1,0 +1,335 @@
+// Browser check of Draw-a-Video's front-end against a running ComfyUI (run by test_frontend.py).
+//
+//   node tests/integration/frontend_check.mjs --base http://127.0.0.1:8188 --artifacts tests/integration/artifacts \
+//        [--workflow workflows/draw_a_video_t2v.json] [--grid-image dav_grid_test.png] [--chromium /usr/bin/chromium]
+//
+// Opens ComfyUI in Chromium (playwright-core, installed by `npm ci` in this folder), then:
+//   1. loads the text-to-video workflow (or builds a Grid Layout node), changes rows / cols / order by
+//      clicking the widgets' arrows and checks what the node draws (its fillText calls) and screenshots it;
+//   2. checks the multiple-of-16 warning, save/reload of the workflow, and a resized node;
+//   3. with --grid-image (a 1280x768 4x4 grid in ComfyUI's input folder) runs LoadImage -> Split Image Grid
+//      -> Save Video in mp4, webm, gif and webp, and checks each preview plays and the split line shows.
+// Prints one JSON object: { checks: [{ name, ok, detail }], errors: { ours, others }, screenshots }.
+// Exit code 0 when every check passed and no console error came from the extension.
+import { readFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+
+import { chromium } from "playwright-core";
+
+const args = Object.fromEntries(
+    process.argv.slice(2).reduce((pairs, arg, i, all) => (arg.startsWith("--") ? [...pairs, [arg.slice(2), all[i + 1]]] : pairs), []),
+);
+const base = (args.base ?? "http://127.0.0.1:8188").replace(/\/$/, "");
+const artifacts = resolve(args.artifacts ?? "artifacts");
+const executablePath = args.chromium ?? "/usr/bin/chromium";
+const workflow = args.workflow ? JSON.parse(readFileSync(args.workflow, "utf8")) : null;
+mkdirSync(artifacts, { recursive: true });
+
+const OURS = /ComfyUI-Draw-a-Video|draw_a_video\.js|grid_preview_math|output_preview_math|drawavideo/i;
+const checks = [];
+const errors = { ours: [], others: [] };
+const screenshots = [];
+const check = (name, ok, detail = "") => checks.push({ name, ok: Boolean(ok), detail: String(detail).slice(0, 1500) });
+
+async function setSetting(id, value) {
+    await fetch(`${base}/api/settings/${encodeURIComponent(id)}`, { method: "POST", body: JSON.stringify(value) });
+}
+
+// A fresh user folder would open the template browser and missing-model dialogs over the canvas.
+await setSetting("Comfy.TutorialCompleted", true);
+await setSetting("Comfy.Workflow.ShowMissingModelsWarning", false);
+await setSetting("Comfy.Workflow.ShowMissingNodesWarning", false);
+await setSetting("Comfy.VueNodes.Enabled", false); // the classic canvas, ComfyUI's default
+
+const browser = await chromium.launch({
+    executablePath,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync", "--autoplay-policy=no-user-gesture-required"],
+});
+try {
+    const page = await browser.newPage({ viewport: { width: 1600, height: 1000 }, deviceScaleFactor: 1 });
+    // Offline: only the ComfyUI server (the frontend also asks api.comfy.org for release notes).
+    await page.route((url) => !url.href.startsWith(base), (route) => route.abort());
+    page.on("console", (message) => {
+        if (message.type() !== "error") return;
+        const entry = `${message.text()} @ ${message.location()?.url ?? ""}`;
+        (OURS.test(entry) ? errors.ours : errors.others).push(entry);
+    });
+    page.on("pageerror", (error) => {
+        const entry = `${error.message}\n${error.stack ?? ""}`;
+        (OURS.test(entry) ? errors.ours : errors.others).push(entry);
+    });
+    // Records the text LiteGraph draws on the canvas, to check what the nodes show.
+    await page.addInitScript(() => {
+        const fillText = CanvasRenderingContext2D.prototype.fillText;
+        CanvasRenderingContext2D.prototype.fillText = function (text, ...rest) {
+            window.__drawnText?.push(String(text));
+            return fillText.call(this, text, ...rest);
+        };
+    });
+
+    await page.goto(base);
+    await page.waitForFunction(() => window.app?.graph && window.app?.canvas && window.LiteGraph?.registered_node_types?.DrawAVideo_GridLayout, null, { timeout: 90000 });
+    await page.waitForTimeout(1000);
+
+    const drawnText = () =>
+        page.evaluate(() => {
+            window.__drawnText = [];
+            window.app.canvas.draw(true, true);
+            const text = window.__drawnText.join(" ");
+            window.__drawnText = null;
+            return text;
+        });
+    const shot = async (name) => {
+        await page.mouse.move(900, 960); // off the nodes: no tooltip in the picture
+        await page.evaluate(() => window.app.canvas.draw(true, true));
+        await page.waitForTimeout(300);
+        const path = join(artifacts, `${name}.png`);
+        await page.screenshot({ path });
+        screenshots.push(path);
+    };
+    /** Clicks a widget's right (+1 / next) or left arrow like a user would. */
+    const clickArrow = async (nodeId, widgetName, side) => {
+        const point = await page.evaluate(
+            ({ nodeId, widgetName, side }) => {
+                const { app, LiteGraph } = window;
+                const node = app.graph.getNodeById(nodeId);
+                const widget = node.widgets.find((w) => w.name === widgetName);
+                const x = node.pos[0] + (side === "right" ? node.size[0] - 22 : 22);
+                const y = node.pos[1] + widget.y + LiteGraph.NODE_WIDGET_HEIGHT / 2;
+                const [cx, cy] = app.canvas.ds.convertOffsetToCanvas([x, y]);
+                const rect = app.canvas.canvas.getBoundingClientRect();
+                return [rect.left + cx, rect.top + cy];
+            },
+            { nodeId, widgetName, side },
+        );
+        await page.mouse.click(point[0], point[1]);
+        await page.waitForTimeout(150);
+    };
+    const widgetValues = (nodeId) =>
+        page.evaluate((id) => Object.fromEntries(window.app.graph.getNodeById(id).widgets.map((w) => [w.name, w.value])), nodeId);
+
+    // --- 1. Grid Layout in the text-to-video workflow ----------------------------------------------
+    const gridId = await page.evaluate(async (workflow) => {
+        const { app, LiteGraph } = window;
+        if (workflow) await app.loadGraphData(workflow);
+        else {
+            app.graph.clear();
+            const node = LiteGraph.createNode("DrawAVideo_GridLayout");
+            node.pos = [100, 100];
+            app.graph.add(node);
+        }
+        const node = app.graph.findNodesByType("DrawAVideo_GridLayout")[0];
+        // Bring the node to the top left at 100 %, clear of the floating menus.
+        app.canvas.ds.scale = 1;
+        app.canvas.ds.offset = [-node.pos[0] + 120, -node.pos[1] + 130];
+        app.canvas.setDirty(true, true);
+        return node.id;
+    }, workflow);
+    check("workflow loaded with a Grid Layout node", gridId != null, workflow ? "draw_a_video_t2v.json" : "built in the page");
+    const preview = await page.evaluate((id) => {
+        const widget = window.app.graph.getNodeById(id).widgets.find((w) => w.name === "drawavideo_grid_preview");
+        return widget ? { serialize: widget.serialize, options: widget.options } : null;
+    }, gridId);
+    check("Grid Layout has the drawing widget, never serialised", preview && preview.serialize === false && preview.options?.serialize === false, JSON.stringify(preview));
+
+    let text = await drawnText();
+    // The drawing makes the node taller than a plain widget list: the workflow must leave it room.
+    const overlaps = await page.evaluate((id) => {
+        const { app, LiteGraph } = window;
+        const box = (n) => [n.pos[0], n.pos[1] - LiteGraph.NODE_TITLE_HEIGHT, n.size[0], n.size[1] + LiteGraph.NODE_TITLE_HEIGHT];
+        const grid = box(app.graph.getNodeById(id));
+        const hit = (a, b) => a[0] < b[0] + b[2] && b[0] < a[0] + a[2] && a[1] < b[1] + b[3] && b[1] < a[1] + a[3];
+        return app.graph._nodes
+            .filter((n) => n.id !== id && hit(grid, box(n)))
+            .map((n) => `${n.type} #${n.id} at [${n.pos}] (Grid Layout spans y ${grid[1]}..${grid[1] + grid[3]}, size [${app.graph.getNodeById(id).size.map(Math.round)}])`);
+    }, gridId);
+    check("no other node of the workflow covers the Grid Layout drawing", overlaps.length === 0, overlaps.join("; "));
+    check("draws the 4x4 readout", text.includes("1280 × 768 px · 16 frames · 3,840 FLUX tokens") && text.includes("VRAM ≈ 24.8 GB bf16 · 12.9 GB fp8"), text);
+    await shot("grid_layout_4x4");
+
+    // rows 4 -> 6 with two clicks, cols 4 -> 3 with one, order row-major -> column-major -> serpentine.
+    await clickArrow(gridId, "rows", "right");
+    await clickArrow(gridId, "rows", "right");
+    await clickArrow(gridId, "cols", "left");
+    await clickArrow(gridId, "order", "right");
+    await clickArrow(gridId, "order", "right");
+    const values = await widgetValues(gridId);
+    check("clicking the widgets changed rows, cols and order", values.rows === 6 && values.cols === 3 && values.order === "serpentine", JSON.stringify(values));
+    text = await drawnText();
+    const labels = text.split(" ");
+    const numbered = Array.from({ length: 18 }, (_, i) => String(i + 1)).every((n) => labels.includes(n));
+    check("the drawing follows the widgets (6x3: 960 × 1152 px, 18 frames numbered)", text.includes("960 × 1152 px · 18 frames · 4,320 FLUX tokens") && numbered, text);
+    await shot("grid_layout_6x3_serpentine");
+
+    // A loaded workflow (or the API) can hold sizes the widget's step would round away.
+    await page.evaluate((id) => {
+        const node = window.app.graph.getNodeById(id);
+        node.widgets.find((w) => w.name === "cell_width").value = 300;
+        node.widgets.find((w) => w.name === "gutter").value = 8;
+    }, gridId);
+    text = await drawnText();
+    check(
+        "warns about sizes that are not multiples of 16, naming the value",
+        text.includes("cell_width 300: not a multiple of 16 (use 288 or 304)") && text.includes("gutter 8: not a multiple of 16 (use 0 or 16)"),
+        text,
+    );
+    await shot("grid_layout_warning");
+
+    // Save and reload: the drawing comes back from the widget values alone.
+    const reload = await page.evaluate(async (id) => {
+        const { app } = window;
+        const node = app.graph.getNodeById(id);
+        node.widgets.find((w) => w.name === "cell_width").value = 256;
+        node.widgets.find((w) => w.name === "gutter").value = 16;
+        const saved = JSON.parse(JSON.stringify(app.graph.serialize()));
+        const savedNode = saved.nodes.find((n) => n.id === id);
+        const prompt = await app.graphToPrompt();
+        await app.loadGraphData(saved);
+        const again = app.graph.getNodeById(id);
+        app.canvas.ds.scale = 1;
+        app.canvas.ds.offset = [-again.pos[0] + 120, -again.pos[1] + 130];
+        return {
+            widgets_values: savedNode.widgets_values,
+            promptInputs: Object.keys(prompt.output[String(id)].inputs),
+            reloaded: Object.fromEntries(again.widgets.filter((w) => w.serialize !== false).map((w) => [w.name, w.value])),
+            hasPreview: again.widgets.some((w) => w.name === "drawavideo_grid_preview"),
+        };
+    }, gridId);
+    check(
+        "saved workflow holds only the real widget values",
+        JSON.stringify(reload.widgets_values) === JSON.stringify([6, 3, 256, 192, 16, "serpentine", 10]),
+        JSON.stringify(reload.widgets_values),
+    );
+    check("the prompt sent to the server has no drawing input", !reload.promptInputs.includes("drawavideo_grid_preview"), reload.promptInputs.join(","));
+    text = await drawnText();
+    check(
+        "after reload the node draws the same grid (6x3 of 256x192, gutter 16)",
+        reload.hasPreview && text.includes("800 × 1232 px · 18 frames · 3,850 FLUX tokens") && !text.includes("not a multiple of 16"),
+        `${JSON.stringify(reload.reloaded)} ${text}`,
+    );
+    await shot("grid_layout_reloaded");
+
+    // Reloading the page: the frontend restores the open workflow from the browser's storage.
+    await page.waitForTimeout(1500); // the frontend saves the open workflow shortly after changes
+    await page.reload();
+    await page.waitForFunction(() => window.app?.graph?.findNodesByType?.("DrawAVideo_GridLayout")?.length > 0, null, { timeout: 90000 });
+    await page.waitForTimeout(1000);
+    const restored = await page.evaluate(() => {
+        const node = window.app.graph.findNodesByType("DrawAVideo_GridLayout")[0];
+        return { id: node.id, values: node.widgets.filter((w) => w.serialize !== false).map((w) => w.value), preview: node.widgets.some((w) => w.name === "drawavideo_grid_preview") };
+    });
+    text = await drawnText();
+    check(
+        "after a page reload the restored workflow draws the same grid",
+        restored.preview && JSON.stringify(restored.values) === JSON.stringify([6, 3, 256, 192, 16, "serpentine", 10]) && text.includes("800 × 1232 px · 18 frames"),
+        `${JSON.stringify(restored)} ${text}`,
+    );
+
+    const resized = await page.evaluate((id) => {
+        const { app } = window;
+        const node = app.graph.getNodeById(id);
+        // Below the workflow's other nodes, so nothing overlaps it in the screenshot.
+        const bottom = Math.max(...app.graph._nodes.map((n) => n.pos[1] + n.size[1]));
+        node.pos = [node.pos[0], bottom + 120];
+        app.canvas.ds.offset = [-node.pos[0] + 120, -node.pos[1] + 130];
+        node.setSize([560, node.size[1] + 200]);
+        window.app.canvas.draw(true, true);
+        const widget = node.widgets.find((w) => w.name === "drawavideo_grid_preview");
+        return { size: [...node.size], previewHeight: widget.computedHeight, minSize: node.computeSize() };
+    }, gridId);
+    check("a resized node gives the drawing the room", resized.previewHeight > 300 && resized.minSize[0] >= 240, JSON.stringify(resized));
+    await shot("grid_layout_resized");
+
+    // --- 2. Split Image Grid + Save Video in every format ------------------------------------------
+    if (args["grid-image"]) {
+        await page.evaluate(async (image) => {
+            const { app, LiteGraph } = window;
+            app.graph.clear();
+            const make = (type, pos, values = {}) => {
+                const node = LiteGraph.createNode(type);
+                node.pos = pos;
+                app.graph.add(node);
+                for (const [name, value] of Object.entries(values)) node.widgets.find((w) => w.name === name).value = value;
+                return node;
+            };
+            // A frame_stride new to this run: ComfyUI's cache would skip the nodes and their reports.
+            const layout = make("DrawAVideo_GridLayout", [20, 20], { frame_stride: 1 + (Date.now() % 997) });
+            const load = make("LoadImage", [400, 190], { image });
+            const split = make("DrawAVideo_SplitImageGrid", [400, 20]);
+            layout.connect(0, split, "layout");
+            load.connect(0, split, "image");
+            const formats = split.graph && LiteGraph.registered_node_types.DrawAVideo_SaveVideo ? ["mp4", "webm", "gif", "webp"] : [];
+            formats.forEach((prefix, i) => {
+                const save = make("DrawAVideo_SaveVideo", [800 + (i % 2) * 400, 20 + Math.floor(i / 2) * 480], { fps: 4, save_output: false });
+                const format = save.widgets.find((w) => w.name === "format");
+                format.value = format.options.values.find((v) => v.startsWith(prefix));
+                save.title = `Save Video: ${format.value}`;
+                split.connect(0, save, "images");
+            });
+            app.canvas.ds.scale = 0.85;
+            app.canvas.ds.offset = [60, 60];
+            window.__executionErrors = [];
+            window.comfyAPI.api.api.addEventListener("execution_error", ({ detail }) =>
+                window.__executionErrors.push(`${detail.node_type}: ${detail.exception_type}: ${detail.exception_message}`),
+            );
+            await app.queuePrompt(0, 1);
+        }, args["grid-image"]);
+        await page
+            .waitForFunction(
+                () =>
+                    window.__executionErrors.length > 0 ||
+                    document.querySelectorAll(".drawavideo-media-preview > video, .drawavideo-media-preview > img").length >= 4,
+                null,
+                { timeout: 240000 },
+            )
+            .catch(() => {});
+        const previews = await page.evaluate(() => document.querySelectorAll(".drawavideo-media-preview > video, .drawavideo-media-preview > img").length);
+        const serverErrors = await page.evaluate(() => window.__executionErrors);
+        check("the graph ran on the server", serverErrors.length === 0, serverErrors.join("\n"));
+        check("Save Video shows a preview for mp4, webm, gif and webp", previews === 4, `${previews} previews`);
+        // Give the files a few seconds to load and the videos to get going (they autoplay once loaded).
+        await page
+            .waitForFunction(
+                () =>
+                    [...document.querySelectorAll(".drawavideo-media-preview > video")].every((v) => v.currentTime > 0.3) &&
+                    [...document.querySelectorAll(".drawavideo-media-preview > img")].every((i) => i.complete && i.naturalWidth > 0),
+                null,
+                { timeout: 30000 },
+            )
+            .catch(() => {});
+        const media = await page.evaluate(() =>
+            [...document.querySelectorAll(".drawavideo-media-preview > video, .drawavideo-media-preview > img")].map((el) => ({
+                tag: el.tagName.toLowerCase(),
+                file: new URL(el.src).searchParams.get("filename"),
+                paused: el.paused,
+                muted: el.muted,
+                loop: el.loop,
+                time: el.currentTime,
+                width: el.videoWidth ?? el.naturalWidth,
+                height: el.videoHeight ?? el.naturalHeight,
+                complete: el.complete,
+            })),
+        );
+        for (const ext of ["mp4", "webm"]) {
+            const video = media.find((m) => m.file?.endsWith(`.${ext}`));
+            check(`${ext} plays in the node: <video> autoplaying, looping, muted`, video && video.tag === "video" && !video.paused && video.muted && video.loop && video.time > 0 && video.width === 320, JSON.stringify(video));
+        }
+        for (const ext of ["gif", "webp"]) {
+            const image = media.find((m) => m.file?.endsWith(`.${ext}`));
+            check(`${ext} animates in the node as <img>`, image && image.tag === "img" && image.complete && image.width === 320 && image.height === 192, JSON.stringify(image));
+        }
+        text = await drawnText();
+        check("Split Image Grid shows '16 frames, 320x192' after the run", text.includes("16 frames, 320x192"), text);
+        await shot("save_video_previews");
+    }
+
+    check("no console errors from the extension", errors.ours.length === 0, errors.ours.join("\n"));
+} catch (error) {
+    check("browser check ran to the end", false, `${error.stack ?? error}`);
+} finally {
+    await browser.close();
+}
+
+console.log(JSON.stringify({ checks, errors, screenshots }, null, 1));
+process.exit(checks.every((c) => c.ok) ? 0 : 1);
