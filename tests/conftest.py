@@ -36,3 +36,13 @@ def pack_folders(tmp_path, monkeypatch):
     from draw_a_video.nodes import host
 
     host.clear_interrupt()
+
+
+@pytest.fixture(scope="session")
+def tiny_flux_folder(tmp_path_factory):
+    """A tiny random FLUX saved as a diffusers folder once per session (link it into a test's models/diffusers)."""
+    import draw_a_video.nodes.engine.flux.tiny as tiny
+
+    folder = tmp_path_factory.mktemp("tiny_flux") / "tiny-flux"
+    tiny.save_tiny_flux(str(folder))
+    return folder

@@ -26,7 +26,49 @@ def image(b, h, w, c=3, seed=0):
     return torch.rand(b, h, w, c, generator=torch.Generator().manual_seed(seed))
 
 
-# node id -> (keyword inputs, check of the returned tuple)
+def diffusers_models(ctx):
+    """The tiny FLUX folder and a one-layer diffusers LoRA for it, in this test's models folder."""
+    from safetensors.torch import save_file
+
+    models = ctx["folders"]["models"]
+    (models / "diffusers").mkdir()
+    (models / "diffusers" / "tiny-flux").symlink_to(ctx["tiny_flux_folder"], target_is_directory=True)
+    (models / "loras").mkdir()
+    inner = 16  # the tiny transformer's width: 2 heads x 8
+    save_file({"transformer.x_embedder.lora_A.weight": torch.ones(2, 64), "transformer.x_embedder.lora_B.weight": torch.ones(inner, 2) * 0.01},
+              str(models / "loras" / "tiny.safetensors"))
+    loader = NODE_CLASS_MAPPINGS["DrawAVideo_DiffusersFluxLoader"]()
+    return loader.load("tiny-flux", "(from folder)", "fp32", "all on device", False, False)[0]
+
+
+def sampler_inputs(ctx):
+    return dict(pipeline=diffusers_models(ctx), layout=SMALL, prompt="a grid", steps=1, guidance=3.5, seed=0, batch_size=1)
+
+
+def clip_in_input(ctx, folder: str = "", frames: int = 12):
+    """A small clip in this test's ComfyUI input folder; returns its name relative to that folder."""
+    import imageio.v2 as imageio
+    import numpy as np
+
+    where = ctx["folders"]["input"] / folder
+    where.mkdir(parents=True, exist_ok=True)
+    with imageio.get_writer(where / "clip.mp4", fps=10, codec="libx264", macro_block_size=16) as writer:
+        for i in range(frames):
+            writer.append_data(np.full((48, 64, 3), i * 12 % 256, np.uint8))
+    return f"{folder}/clip.mp4" if folder else "clip.mp4"
+
+
+def moving_grids(count: int = 2):
+    """Grids of a square moving cell to cell, the cleanest video a grid can hold."""
+    grids = torch.zeros(count, 32, 64, 3)
+    for b in range(count):
+        for f in range(4):
+            row, col = SMALL.cell_of_frame(f)
+            grids[b, row * 16 + 4 : row * 16 + 12, col * 32 + 4 + 2 * f : col * 32 + 12 + 2 * f] = 1.0
+    return grids
+
+
+# node id -> (keyword inputs, or a function of the test's folders making them; check of the returned tuple)
 RUNS = {
     "DrawAVideo_GridLayout": (
         dict(rows=4, cols=4, cell_width=320, cell_height=192, gutter=0, order="row-major"),
@@ -59,6 +101,46 @@ RUNS = {
     "DrawAVideo_AssembleInbetweens": (
         dict(frames=image(4, 16, 32), layout=SMALL, keyframe_count=2),
         lambda out: out[0].shape == (3, 16, 32, 3) and out[1] == 3,
+    ),
+    "DrawAVideo_DiffusersFluxLoader": (
+        lambda ctx: (diffusers_models(ctx), dict(model_folder="tiny-flux", transformer_file="(from folder)", dtype="fp32",
+                                                 memory_mode="all on device", vae_tiling=False, vae_slicing=False))[1],
+        lambda out: type(out[0]).__name__ == "FluxPipelineHandle",
+    ),
+    "DrawAVideo_DiffusersLora": (
+        lambda ctx: dict(pipeline=diffusers_models(ctx), lora_name="tiny.safetensors", strength=1.0),
+        lambda out: len(out[0].loras) == 1,
+    ),
+    "DrawAVideo_DiffusersGridSampler": (
+        sampler_inputs,
+        lambda out: out[0].shape == (1, 32, 64, 3) and out[1]["samples"].shape == (1, 16, 4, 8),
+    ),
+    "DrawAVideo_SaveVideo": (
+        dict(images=image(4, 16, 32), fps=8.0, format="mp4 (h264)", quality=80, loop_count=0, pingpong=False,
+             filename_prefix="contract/clip", save_output=True, layout=SMALL),
+        lambda out: out[0].endswith("clip_00001_.mp4"),
+    ),
+    "DrawAVideo_LoadVideoFrames": (
+        lambda ctx: dict(video=clip_in_input(ctx), stride=5, skip_first=0, frame_cap=0),
+        lambda out: out[0].shape == (3, 48, 64, 3) and out[1:] == (2.0, 3),
+    ),
+    "DrawAVideo_VideosToGridDataset": (
+        lambda ctx: (clip_in_input(ctx, "clips", frames=20), dict(
+            video_folder="clips", layout=SMALL, stride=5, hop=0, subject="a test", dataset_name="grids",
+            max_grids_per_video=0, scene_cut_threshold=0.0, output_images=True))[1],
+        lambda out: len(out[0]) == 1 and out[0][0].shape == (1, 32, 64, 3) and out[1][0].startswith("Generate a 4-frame"),
+    ),
+    "DrawAVideo_RegisterGrid": (
+        dict(image=moving_grids(1), layout=SMALL, search_px=4),
+        lambda out: out[0].shape == (4, 16, 32, 3) and out[3].shape == (1, 32, 64, 3),
+    ),
+    "DrawAVideo_GridQuality": (
+        dict(images=moving_grids(2), layout=SMALL),
+        lambda out: isinstance(out[0], str) and out[1] in (0, 1) and out[2].shape == (1, 32, 64, 3),
+    ),
+    "DrawAVideo_MatchColors": (
+        dict(images=image(4, 16, 32), strength=0.0, reference_mode="first frame"),
+        lambda out: out[0].shape == (4, 16, 32, 3),
     ),
     "DrawAVideo_JoinClips": (
         dict(clip_a=image(4, 16, 32), clip_b=image(4, 16, 32, seed=1), overlap=1, crossfade=1),
@@ -108,9 +190,11 @@ def test_every_node_has_a_run():
 
 
 @pytest.mark.parametrize("node_id", sorted(RUNS))
-def test_node_runs_on_comfyui_shaped_data(node_id):
+def test_node_runs_on_comfyui_shaped_data(node_id, request, pack_folders):
     cls = NODE_CLASS_MAPPINGS[node_id]
     kwargs, check = RUNS[node_id]
+    if callable(kwargs):
+        kwargs = kwargs({"folders": pack_folders, "tiny_flux_folder": request.getfixturevalue("tiny_flux_folder")})
     result = getattr(cls(), cls.FUNCTION)(**kwargs)
     if isinstance(result, dict):  # {"ui": ..., "result": ...}
         assert set(result) <= {"ui", "result"}

@@ -1,0 +1,121 @@
+"""Grid-dataset building speed against decoding the same videos and nothing else.
+
+    python -m benchmarks.dataset_build
+
+Writes 3 clips x 600 frames at 640x360 (H.264, moving content), then times
+(a) decode only: ffmpeg decodes every frame to raw RGB, piped to Python and dropped;
+(b) building the dataset: stride 10, the default 4x4 layout of 320x192 cells;
+(c) re-running it (every grid kept: the resume path).
+Throughputs are in source frames per second; the ratio is (b) / (a). CPU seconds
+(this process + its ffmpeg children) show the work done, whatever else the machine runs. The
+builder decodes every frame too (ffmpeg must, to reach every 10th), but pipes
+only the sampled ones, so it may beat (a). Peak memory is the process's RSS.
+"""
+
+from __future__ import annotations
+
+import resource
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import imageio_ffmpeg
+import numpy as np
+
+from nodes.engine.dataset import build_grid_dataset
+from nodes.engine.layout import GridLayout
+
+CLIPS, FRAMES, WIDTH, HEIGHT, FPS = 3, 600, 640, 360, 30
+
+
+def moving_frame(clip: int, index: int) -> np.ndarray:
+    """A scrolling gradient 'road' with boxes driving past at different speeds."""
+    x = np.arange(WIDTH)
+    y = np.arange(HEIGHT)[:, None]
+    frame = np.empty((HEIGHT, WIDTH, 3), np.uint8)
+    frame[..., 0] = (x[None, :] * 0.3 + index * 2 + clip * 40) % 256
+    frame[..., 1] = (y * 0.6 + index) % 256
+    frame[..., 2] = 90 + clip * 50
+    for box in range(5):
+        left = (index * (3 + 2 * box) + box * 131) % (WIDTH - 60)
+        top = 40 + box * 60
+        frame[top : top + 40, left : left + 60] = ((box * 53) % 256, 255 - box * 40, (box * 97) % 256)
+    return frame
+
+
+def write_clips(folder: Path) -> list[Path]:
+    paths = []
+    for clip in range(CLIPS):
+        path = folder / f"drive{clip}.mp4"
+        writer = imageio_ffmpeg.write_frames(str(path), (WIDTH, HEIGHT), fps=FPS, codec="libx264", quality=7, macro_block_size=2)
+        writer.send(None)
+        for index in range(FRAMES):
+            writer.send(moving_frame(clip, index))
+        writer.close()
+        paths.append(path)
+    return paths
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+def decode_only(paths: list[Path]) -> int:
+    frames = 0
+    for path in paths:
+        reader = imageio_ffmpeg.read_frames(str(path))
+        next(reader)  # metadata
+        for _ in reader:
+            frames += 1
+    return frames
+
+
+def cpu_seconds() -> float:
+    """User + system time of this process and its finished children (the ffmpeg decoders)."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def timed(fn):
+    """((result, CPU seconds), wall seconds) of fn()."""
+    start, cpu = time.perf_counter(), cpu_seconds()
+    result = fn()
+    return (result, cpu_seconds() - cpu), time.perf_counter() - start
+
+
+def main() -> int:
+    work = Path(tempfile.mkdtemp(prefix="drawavideo-bench-"))
+    try:
+        videos = work / "videos"
+        videos.mkdir()
+        print(f"writing {CLIPS} clips x {FRAMES} frames at {WIDTH}x{HEIGHT} (H.264) ...")
+        paths = write_clips(videos)
+        rss_start = peak_rss_mb()
+
+        (decoded, decode_cpu), decode_s = timed(lambda: decode_only(paths))
+        rss_decode = peak_rss_mb()
+        (summary, build_cpu), build_s = timed(lambda: build_grid_dataset(str(videos), str(work / "grids"), GridLayout(), stride=10))
+        rss_build = peak_rss_mb()
+        (again, resume_cpu), resume_s = timed(lambda: build_grid_dataset(str(videos), str(work / "grids"), GridLayout(), stride=10))
+
+        source = CLIPS * FRAMES
+        assert decoded == source, f"decoded {decoded} frames, expected {source}"
+        assert again.written == 0 and again.kept == len(summary.grids)
+        decode_fps, build_fps, resume_fps = decoded / decode_s, source / build_s, source / resume_s
+        print(summary.describe())
+        print(f"(a) decode only        : {decoded} frames in {decode_s:6.2f} s = {decode_fps:7.1f} frames/s, {decode_cpu:6.2f} CPU s")
+        print(f"(b) build dataset      : {source} frames in {build_s:6.2f} s = {build_fps:7.1f} frames/s, {build_cpu:6.2f} CPU s "
+              f"({len(summary.grids)} grids, {len(summary.grids) / build_s:.2f} grids/s)")
+        print(f"(c) resume (all kept)  : {source} frames in {resume_s:6.2f} s = {resume_fps:7.1f} frames/s, {resume_cpu:6.2f} CPU s")
+        print(f"ratio build / decode-only throughput: {build_fps / decode_fps:.2f}")
+        print(f"ratio resume / decode-only throughput: {resume_fps / decode_fps:.2f}")
+        print(f"peak RSS: {rss_start:.0f} MB before, {rss_decode:.0f} MB after decode-only, {rss_build:.0f} MB after "
+              f"building (+{rss_build - rss_decode:.0f} MB)")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

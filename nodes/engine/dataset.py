@@ -1,0 +1,428 @@
+"""Turn videos into a grid dataset for training a LoRA that draws a whole clip as one image.
+
+The source method trains on real driving footage: every 10th frame, 16 frames
+per grid tiled 4x4, each cell 320x192, so a grid is 1280x768. For every video
+this streams the frames (picked inside ffmpeg, never a whole clip in memory),
+fits each sampled frame to the cell (resize, centre crop), tiles them by the
+layout and writes `<name>.png` plus its caption `<name>.txt` -- the folder
+format ComfyUI's "Load Image and Text Dataset from Folder" reads -- and one
+`manifest.jsonl` line per grid saying where it came from.
+
+    >>> summary = build_grid_dataset("input/driving", "input/draw_a_video_grids", GridLayout(), stride=10)
+    >>> print(summary.describe())
+    2817 grids in input/draw_a_video_grids (2817 written, 0 kept from before) from 40 videos: 4x4 grids ...
+
+Re-running resumes: a grid whose png and txt exist is kept as it is, never
+rewritten, and its manifest line is not repeated. Files are written under a
+temporary name and renamed, so a cancel or crash leaves no half-written grid.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing
+from dataclasses import dataclass, field, replace
+from io import BytesIO
+from typing import Callable, Iterator
+
+import numpy as np
+import torch
+from PIL import Image
+
+from .errors import DrawAVideoError
+from .files import staged_file
+from .grid import merge_image
+from .layout import GridLayout
+from .prompt import DEFAULT_SUBJECT, DEFAULT_TEMPLATE, word_prompt
+from .scene_cut import DEFAULT_CUT_THRESHOLD, first_cut, thumbnail
+from .video.reader import iter_frames
+from .video.resize import fit_frame
+
+VIDEO_EXTENSIONS = (
+    ".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".ts", ".mts", ".m2ts", ".gif",
+)
+MANIFEST_NAME = "manifest.jsonl"
+# Settings every grid of one dataset shares; a re-run with others would mix grids silently.
+SHARED_SETTINGS = ("stride", "hop", "layout")
+
+
+# -- finding videos -----------------------------------------------------------
+
+def _is_video(name: str) -> bool:
+    return not name.startswith(".") and name.lower().endswith(VIDEO_EXTENSIONS)
+
+
+def find_videos(folder: str, recursive: bool = False) -> list[str]:
+    """Video files in `folder` (and its subfolders if `recursive`), as sorted relative '/' paths."""
+    if not os.path.isdir(folder):
+        raise DrawAVideoError(f"video folder {folder!r} does not exist; put the videos in a folder and pick it.")
+    found = []
+    for base, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        relative = os.path.relpath(base, folder)
+        found += [os.path.normpath(os.path.join(relative, f)).replace(os.sep, "/") for f in files if _is_video(f)]
+        if not recursive:
+            break
+    return sorted(found)
+
+
+def video_folders(root: str) -> list[str]:
+    """'.' plus every folder under `root` that directly holds a video, as relative '/' paths (for a dropdown)."""
+    folders = []
+    for base, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        relative = os.path.relpath(base, root).replace(os.sep, "/")
+        if relative != "." and any(_is_video(f) for f in files):
+            folders.append(relative)
+    return ["."] + sorted(folders)
+
+
+def _safe(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in text)
+
+
+def grid_base_names(videos: list[str]) -> dict[str, str]:
+    """Each video's grid-name stem: 'sub/clip.mp4' -> 'sub__clip' (grids 'sub__clip_g0000', ...).
+
+    Videos that would share a stem (clip.mp4 and clip.mov) keep their extension: 'clip_mp4', 'clip_mov'.
+    """
+    stems = {v: "__".join(_safe(part) for part in os.path.splitext(v)[0].split("/")) for v in videos}
+    counts: dict[str, int] = {}
+    for stem in stems.values():
+        counts[stem] = counts.get(stem, 0) + 1
+    return {v: stem if counts[stem] == 1 else f"{stem}_{_safe(os.path.splitext(v)[1].lstrip('.'))}" for v, stem in stems.items()}
+
+
+def read_subject(video_path: str, default: str) -> str:
+    """The subject in the sidecar `<video stem>.txt` next to the video, else `default`."""
+    sidecar = os.path.splitext(video_path)[0] + ".txt"
+    if os.path.isfile(sidecar):
+        with open(sidecar, encoding="utf-8") as f:
+            text = " ".join(f.read().split())
+        if text:
+            return text
+    return default
+
+
+# -- results ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class GridRecord:
+    name: str  # file stem in the dataset folder
+    image: str  # full path of the png
+    caption: str
+    source: str  # video path relative to the video folder
+    first_frame: int
+    written: bool  # False: kept from an earlier run
+
+
+@dataclass
+class DatasetSummary:
+    folder: str
+    layout: GridLayout
+    stride: int
+    videos: int = 0
+    grids: list[GridRecord] = field(default_factory=list)
+    scene_cuts: int = 0
+    too_short: list[str] = field(default_factory=list)
+    unreadable: list[tuple[str, str]] = field(default_factory=list)  # (video, reason)
+
+    @property
+    def written(self) -> int:
+        return sum(g.written for g in self.grids)
+
+    @property
+    def kept(self) -> int:
+        return len(self.grids) - self.written
+
+    @property
+    def images(self) -> list[str]:
+        return [g.image for g in self.grids]
+
+    @property
+    def captions(self) -> list[str]:
+        return [g.caption for g in self.grids]
+
+    def describe(self) -> str:
+        layout = self.layout
+        lines = [
+            f"{_count(len(self.grids), 'grid')} in {self.folder} ({self.written} written, {self.kept} kept from "
+            f"before) from {_count(self.videos, 'video')}: {layout.rows}x{layout.cols} grids of "
+            f"{layout.cell_width}x{layout.cell_height} cells ({layout.width}x{layout.height}), frames {self.stride} apart."
+        ]
+        if self.scene_cuts:
+            lines.append(f"Skipped {_count(self.scene_cuts, 'grid')} that span a scene cut.")
+        if self.too_short:
+            need = (layout.frames - 1) * self.stride + 1
+            lines.append(f"{_count(len(self.too_short), 'clip')} too short for one grid ({need} frames): " + ", ".join(self.too_short))
+        if self.unreadable:
+            lines.append(f"{_count(len(self.unreadable), 'video')} could not be read (skipped):")
+            lines += [f"  {name}: {reason}" for name, reason in self.unreadable]
+        return "\n".join(lines)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+# -- files --------------------------------------------------------------------
+
+def _publish_new(temp: str, path: str) -> None:
+    """Give the finished `temp` the fixed name `path`, atomically; never replaces an existing file.
+
+    (engine/files.publish_atomically numbers its names; a dataset grid keeps its own.)
+    """
+    try:
+        os.link(temp, path)  # creates the name only if it is free
+    except FileExistsError:
+        raise DrawAVideoError(f"{path!r} appeared while it was being written; it was left as it is.") from None
+    except (OSError, NotImplementedError, AttributeError):  # no hard links (FAT, some network shares)
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY))  # reserve the name
+        except FileExistsError:
+            raise DrawAVideoError(f"{path!r} appeared while it was being written; it was left as it is.") from None
+        try:
+            os.replace(temp, path)  # onto our own empty reservation
+        except BaseException:
+            os.remove(path)
+            raise
+
+
+def _write_new(path: str, data: bytes) -> None:
+    """Write a new file through a hidden temp name (not *.png, so no folder loader picks it up half-written)."""
+    with staged_file(os.path.dirname(path), "tmp") as temp:
+        with open(temp, "wb") as f:
+            f.write(data)
+        _publish_new(temp, path)
+
+
+def _png_bytes(grid: np.ndarray) -> bytes:
+    buffer = BytesIO()
+    Image.fromarray(grid).save(buffer, format="PNG", compress_level=4)
+    return buffer.getvalue()
+
+
+class _Manifest:
+    """manifest.jsonl: one JSON object per grid, appended as grids are written; read back on resume."""
+
+    def __init__(self, path: str):
+        self.path, self.records = path, {}
+        self._ends_clean = True
+        if os.path.isfile(path):
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+            self._ends_clean = text == "" or text.endswith("\n")
+            for line in text.splitlines():
+                try:
+                    record = json.loads(line)
+                    self.records[record["grid"]] = record
+                except (ValueError, KeyError, TypeError):
+                    continue  # a line cut short by a crash: its grid gets a fresh line
+
+    def add(self, record: dict) -> None:
+        if record["grid"] in self.records:
+            return
+        with open(self.path, "a", encoding="utf-8") as f:
+            f.write(("" if self._ends_clean else "\n") + json.dumps(record, ensure_ascii=False) + "\n")
+        self._ends_clean = True
+        self.records[record["grid"]] = record
+
+
+# -- building -----------------------------------------------------------------
+
+class _Unreadable(Exception):
+    pass
+
+
+def _frames(path: str, stride: int) -> Iterator[tuple[int, np.ndarray]]:
+    """iter_frames, with any read failure turned into _Unreadable (frames already yielded stay used)."""
+    with closing(iter_frames(path, stride)) as frames:
+        try:
+            yield from frames
+        except (DrawAVideoError, OSError) as exc:
+            raise _Unreadable(str(exc)) from None
+
+
+def _settings_text(settings: dict) -> str:
+    try:
+        layout = GridLayout.from_dict(settings["layout"]).describe()
+    except (KeyError, TypeError, DrawAVideoError):
+        layout = f"layout {settings.get('layout')!r}"
+    return f"stride {settings.get('stride')}, hop {settings.get('hop')}, {layout}"
+
+
+class _Builder:
+    """Cuts grids from one video after another. Tiling and PNG encoding run on one writer thread, so
+    ffmpeg keeps decoding meanwhile; at most one grid waits there, and it is always finished (even on
+    cancel) before the next one is recorded, so records and manifest lines stay in order."""
+
+    def __init__(self, folder, layout, stride, hop, max_grids, threshold, check_cancel, summary, manifest, writer):
+        self.folder, self.layout, self.stride, self.hop = folder, layout, stride, hop
+        self.max_grids, self.threshold, self.check_cancel = max_grids, threshold, check_cancel
+        self.summary, self.manifest, self.writer = summary, manifest, writer
+        self.files = set(os.listdir(folder))
+        self.settings = {"stride": stride, "hop": hop, "layout": replace(layout, frame_stride=stride).to_dict()}
+        self._pending: tuple[Future, dict, GridRecord] | None = None
+
+    def _done(self, name: str) -> bool:
+        return f"{name}.png" in self.files and f"{name}.txt" in self.files
+
+    def _needed(self, base: str, k: int, next_grid: int) -> bool:
+        """Does sampled frame k belong to a grid still to be built (so it must be resized)?"""
+        n = self.layout.frames
+        first = max(next_grid, -(-(k - n + 1) // self.hop))
+        return any(not self._done(f"{base}_g{g:04d}") for g in range(first, k // self.hop + 1))
+
+    def video(self, source: str, path: str, base: str, caption: str) -> None:
+        n, cell = self.layout.frames, (self.layout.cell_width, self.layout.cell_height)
+        buffer: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}  # sampled index -> (cell, thumbnail)
+        next_grid, taken, sampled = 0, 0, 0
+        try:
+            with closing(_frames(path, self.stride)) as frames:
+                for k, (_, frame) in enumerate(frames):
+                    self.check_cancel()
+                    sampled = k + 1
+                    if self._needed(base, k, next_grid):
+                        fitted = fit_frame(frame, *cell)
+                        buffer[k] = (fitted, thumbnail(fitted) if self.threshold > 0 else None)
+                    if k < next_grid * self.hop + n - 1:
+                        continue
+                    taken += self._finish(source, base, next_grid, buffer, caption)  # grid next_grid is complete
+                    next_grid += 1
+                    for old in [key for key in buffer if key < next_grid * self.hop]:
+                        del buffer[old]
+                    if self.max_grids and taken >= self.max_grids:
+                        return
+        finally:
+            self._drain()  # the last grid is written whole, even on cancel
+        if sampled < n:
+            self.summary.too_short.append(source)
+
+    def _finish(self, source: str, base: str, g: int, buffer: dict, caption: str) -> bool:
+        """Write (or keep) grid g; False when it is skipped for a scene cut."""
+        name, n = f"{base}_g{g:04d}", self.layout.frames
+        first_frame = g * self.hop * self.stride
+        png, txt = os.path.join(self.folder, f"{name}.png"), os.path.join(self.folder, f"{name}.txt")
+        record = {"grid": name, "image": f"{name}.png", "text": f"{name}.txt", "source": source,
+                  "first_frame": first_frame, "last_frame": first_frame + (n - 1) * self.stride,
+                  **self.settings, "caption": caption}
+        self._drain()
+        if self._done(name):
+            old = self.manifest.records.get(name)
+            if old is not None and (old.get("source"), old.get("first_frame")) != (source, first_frame):
+                raise DrawAVideoError(
+                    f"dataset grid {name!r} was cut from {old.get('source')!r} frame {old.get('first_frame')}, not "
+                    f"{source!r} frame {first_frame}; grids are never overwritten, so choose another dataset_name."
+                )
+            with open(txt, encoding="utf-8") as f:
+                kept_caption = f.read().strip()
+            self.manifest.add({**record, "caption": kept_caption})  # repairs a line lost to a crash
+            self.summary.grids.append(GridRecord(name, png, kept_caption, source, first_frame, written=False))
+            return True
+        picked = [buffer[g * self.hop + j] for j in range(n)]
+        if first_cut([thumb for _, thumb in picked], self.threshold) is not None:
+            self.summary.scene_cuts += 1
+            return False
+        cells = np.stack([cell for cell, _ in picked])
+        future = self.writer.submit(self._write, cells, png, txt, caption)
+        self._pending = (future, record, GridRecord(name, png, caption, source, first_frame, written=True))
+        return True
+
+    def _write(self, cells: np.ndarray, png: str, txt: str, caption: str) -> None:
+        """Tile and publish one grid (on the writer thread): png first, caption second, so a grid
+        only counts as done when both exist."""
+        grid = merge_image(torch.from_numpy(cells), self.layout)[0].numpy()
+        for path, data in ((png, lambda: _png_bytes(grid)), (txt, lambda: caption.encode("utf-8"))):
+            if os.path.basename(path) not in self.files:
+                _write_new(path, data())
+
+    def _drain(self) -> None:
+        """Wait for the grid on the writer thread (its error is raised here) and record it."""
+        if self._pending is None:
+            return
+        (future, record, grid), self._pending = self._pending, None
+        future.result()
+        self.files.update((os.path.basename(grid.image), f"{grid.name}.txt"))
+        self.manifest.add(record)
+        self.summary.grids.append(grid)
+
+
+def build_grid_dataset(
+    videos_folder: str,
+    dataset_folder: str,
+    layout: GridLayout | None = None,
+    *,
+    stride: int = 10,
+    hop: int = 0,
+    subject: str = DEFAULT_SUBJECT,
+    template: str = DEFAULT_TEMPLATE,
+    max_grids_per_video: int = 0,
+    scene_cut_threshold: float = DEFAULT_CUT_THRESHOLD,
+    recursive: bool = False,
+    on_progress: Callable[[int, int, int], None] | None = None,
+    check_cancel: Callable[[], None] | None = None,
+) -> DatasetSummary:
+    """Cut every video in `videos_folder` into grids and write them, captioned, into `dataset_folder`.
+
+    Every `stride`th frame is sampled; a grid takes `layout.frames` sampled frames and the next grid starts
+    `hop` sampled frames later (0: right after, no overlap). `subject` words the caption unless a sidecar
+    `<video stem>.txt` says what that video shows. A grid with a frame-to-frame change above
+    `scene_cut_threshold` (0..1; 0 = off) spans a cut and is skipped. `max_grids_per_video` (0 = all) caps the
+    grids taken from one video. `on_progress(videos_done, videos_total, grids_so_far)` is called after each
+    video; `check_cancel()` between frames may raise to stop -- grids finished by then stay, whole.
+    Unreadable videos are skipped and listed in the summary.
+    """
+    layout = layout or GridLayout()
+    for name, value, low in (("stride", stride, 1), ("hop", hop, 0), ("max_grids_per_video", max_grids_per_video, 0)):
+        if not isinstance(value, int) or value < low:
+            raise DrawAVideoError(f"{name} is {value!r} but must be a whole number of at least {low}.")
+    if not 0 <= scene_cut_threshold <= 1:
+        raise DrawAVideoError(f"scene_cut_threshold is {scene_cut_threshold} but must be between 0 (off) and 1.")
+    hop = hop or layout.frames
+    check_cancel = check_cancel or (lambda: None)
+    word_prompt(layout, subject, template)  # a bad template or empty subject fails before any work
+
+    videos = find_videos(videos_folder, recursive)
+    if not videos:
+        raise DrawAVideoError(
+            f"video folder {videos_folder!r} holds no videos ({', '.join(VIDEO_EXTENSIONS[:6])}, ...); "
+            "put the footage there or pick another folder."
+        )
+    os.makedirs(dataset_folder, exist_ok=True)
+    manifest = _Manifest(os.path.join(dataset_folder, MANIFEST_NAME))
+    summary = DatasetSummary(dataset_folder, layout, stride, videos=len(videos))
+    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="drawavideo-grid-writer")
+    builder = _Builder(dataset_folder, layout, stride, hop, max_grids_per_video, scene_cut_threshold,
+                       check_cancel, summary, manifest, writer)
+    for old in manifest.records.values():
+        if {k: old.get(k) for k in SHARED_SETTINGS} != builder.settings:
+            raise DrawAVideoError(
+                f"dataset folder {dataset_folder!r} already holds grids made with {_settings_text(old)}; this run "
+                f"uses {_settings_text(builder.settings)}. Grids are never overwritten: use the same settings to "
+                "add to it, or choose another dataset_name."
+            )
+
+    bases = grid_base_names(videos)
+    captions = {v: word_prompt(layout, read_subject(os.path.join(videos_folder, v), subject), template) for v in videos}
+    for old in manifest.records.values():
+        if old.get("source") in captions and old.get("caption") != captions[old["source"]]:
+            raise DrawAVideoError(
+                f"dataset folder {dataset_folder!r} already holds grids of {old['source']!r} captioned "
+                f"{old.get('caption')!r}; this run would caption them {captions[old['source']]!r}. Grids are never "
+                "overwritten: delete that video's grids and manifest lines, or choose another dataset_name."
+            )
+
+    try:
+        for done, video in enumerate(videos, 1):
+            check_cancel()
+            try:
+                builder.video(video, os.path.join(videos_folder, video), bases[video], captions[video])
+            except _Unreadable as exc:
+                summary.unreadable.append((video, str(exc)))
+            if on_progress is not None:
+                on_progress(done, len(videos), len(summary.grids))
+    finally:
+        writer.shutdown(wait=True)
+    return summary
