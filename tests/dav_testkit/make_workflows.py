@@ -142,13 +142,15 @@ def long_video(specs) -> WorkflowBuilder:
     grid_b = wf.add("VAEDecode", samples=sampled, vae=vae)
     frames_b = wf.add("DrawAVideo_SplitImageGrid", image=grid_b.out("IMAGE"), layout=layout.out("layout"))
     joined = wf.add("DrawAVideo_JoinClips", clip_a=frames_a.out("frames"), clip_b=frames_b.out("frames"), overlap=4, crossfade=0)
-    save_video(wf, joined.out("frames"), "DrawAVideo/long_video", layout.out("layout"))
+    steady = wf.add("DrawAVideo_MatchColors", images=joined.out("frames"), strength=0.5, reference_mode="first frame")
+    save_video(wf, steady.out("images"), "DrawAVideo/long_video", layout.out("layout"))
     wf.note(
         "## A longer clip from two chained grids: 16 + 16 - 4 = 28 frames\n"
         "The first grid is drawn as in the text-to-video workflow (with **Grid Noise**, which shares part of the "
         "noise between cells so frames stay alike). **Keyframe Grid** (continue) puts its last 4 frames into the "
         "first 4 cells of a new grid and masks the other 12; VAEEncode + SetLatentNoiseMask make the sampler draw "
-        "only those, so the second grid carries on from the first. **Join Clips** drops the 4 repeated frames.\n\n"
+        "only those, so the second grid carries on from the first. **Join Clips** drops the 4 repeated frames and "
+        "**Match Colors** pulls every frame halfway to the first frame's colours, so the join doesn't drift.\n\n"
         "Models: as in draw_a_video_t2v. Raise `overlap` for smoother joins, lower it for more new frames.",
         title="Read me",
     )
@@ -178,10 +180,166 @@ def inbetween(specs) -> WorkflowBuilder:
     return wf
 
 
+def text_to_grids(wf, subject: str, batch_size: int = 1, lora=DRIVING_LORA):
+    """The text-to-video path up to the sampled grid latents: (model, clip, vae, layout, latents)."""
+    model, clip, vae = flux_models(wf, lora)
+    layout = wf.add("DrawAVideo_GridLayout", rows=4, cols=4, cell_width=320, cell_height=192, gutter=0, order="row-major", frame_stride=10)
+    positive, negative = grid_prompt_conditioning(wf, clip, layout, subject)
+    latent = wf.add("EmptySD3LatentImage", width=layout.out("width"), height=layout.out("height"), batch_size=batch_size)
+    sampled = wf.add(
+        "KSampler", model=model, seed=SEED, steps=20, cfg=1.0, sampler_name="euler", scheduler="simple",
+        positive=positive, negative=negative, latent_image=latent.out("LATENT"), denoise=1.0,
+    )
+    return model, clip, vae, layout, sampled.out("LATENT")
+
+
+def best_of_4(specs) -> WorkflowBuilder:
+    wf = WorkflowBuilder(specs)
+    _, _, vae, layout, latents = text_to_grids(wf, "driving down the Las Vegas Strip", batch_size=4)
+    grids = wf.add("VAEDecode", samples=latents, vae=vae)
+    quality = wf.add("DrawAVideo_GridQuality", images=grids.out("IMAGE"), layout=layout.out("layout"))
+    wf.add("PreviewAny", title="Quality report (JSON)", source=quality.out("report"))
+    wf.add("PreviewImage", title="The best grid", images=quality.out("best_grid"))
+    frames = wf.add("DrawAVideo_SplitImageGrid", image=quality.out("best_grid"), layout=layout.out("layout"))
+    save_video(wf, frames.out("frames"), "DrawAVideo/best_of_4", layout.out("layout"))
+    wf.note(
+        "## Draw 4 grids, keep the best\n"
+        "Some grids ignore the layout (cells drift or merge) or flicker. The sampler draws a batch of 4; "
+        "**Grid Quality** scores each: *adherence* (do cell borders stand where the layout puts them), "
+        "*smoothness* (are neighbouring frames alike) and *steadiness* (no brightness flicker), and passes the best "
+        "grid on. The JSON report shows every grid's numbers.",
+        title="Read me",
+    )
+    return wf
+
+
+def v2v(specs) -> WorkflowBuilder:
+    wf = WorkflowBuilder(specs)
+    model, clip, vae = flux_models(wf)
+    layout = wf.add("DrawAVideo_GridLayout", rows=4, cols=4, cell_width=320, cell_height=192, gutter=0, order="row-major", frame_stride=10)
+    clip_in = wf.add("DrawAVideo_LoadVideoFrames", video="draw_a_video_input.mp4", stride=10, skip_first=0, frame_cap=16, layout=layout.out("layout"))
+    grid = wf.add("DrawAVideo_FramesToGrid", images=clip_in.out("frames"), layout=layout.out("layout"), pad="repeat last frame")
+    encoded = wf.add("VAEEncode", pixels=grid.out("grids"), vae=vae)
+    positive, negative = grid_prompt_conditioning(wf, clip, layout, "driving through a snowy mountain village")
+    sampled = wf.add(
+        "KSampler", model=model, seed=SEED, steps=20, cfg=1.0, sampler_name="euler", scheduler="simple",
+        positive=positive, negative=negative, latent_image=encoded.out("LATENT"), denoise=0.6,
+    )
+    decoded = wf.add("VAEDecode", samples=sampled.out("LATENT"), vae=vae)
+    frames = wf.add("DrawAVideo_SplitImageGrid", image=decoded.out("IMAGE"), layout=layout.out("layout"))
+    wf.add(
+        "DrawAVideo_SaveVideo", images=frames.out("frames"), fps=clip_in.out("fps"), format="mp4 (h264)", quality=85,
+        loop_count=0, pingpong=False, filename_prefix="DrawAVideo/v2v", save_output=True, layout=layout.out("layout"),
+    )
+    wf.note(
+        "## Video to video\n"
+        "**Load Video Frames** takes every 10th frame of `input/draw_a_video_input.mp4` (16 of them), fitted to the "
+        "cells; **Frames to Grid** tiles them into one 1280x768 grid; FLUX redraws the grid at denoise 0.6 with a "
+        "new prompt, keeping the motion; the grid is cut back into frames and saved at the source's sampled fps.\n\n"
+        "Upload your clip with Load Video Frames' upload button. Lower denoise keeps more of the source.",
+        title="Read me",
+    )
+    return wf
+
+
+def hires(specs) -> WorkflowBuilder:
+    wf = WorkflowBuilder(specs)
+    model, clip, vae, layout, latents = text_to_grids(wf, "driving down the Las Vegas Strip")
+    frame_latents = wf.add("DrawAVideo_SplitLatentGrid", latent=latents, layout=layout.out("layout"))
+    bigger = wf.add("LatentUpscaleBy", samples=frame_latents.out("frames"), upscale_method="bislerp", scale_by=2.0)
+    frame_prompt = wf.add("DrawAVideo_GridPrompt", title="Prompt for one frame", layout=layout.out("layout"),
+                          subject="driving down the Las Vegas Strip", template="A video frame of {subject}, sharp and detailed.")
+    text = wf.add("CLIPTextEncode", text=frame_prompt.out("prompt"), clip=clip)
+    positive = wf.add("FluxGuidance", conditioning=text.out("CONDITIONING"), guidance=3.5)
+    negative = wf.add("ConditioningZeroOut", title="Negative (unused at cfg 1)", conditioning=text.out("CONDITIONING"))
+    refined = wf.add(
+        "KSampler", title="Hi-res pass over the 16 frames", model=model, seed=SEED, steps=12, cfg=1.0, sampler_name="euler",
+        scheduler="simple", positive=positive.out("CONDITIONING"), negative=negative.out("CONDITIONING"),
+        latent_image=bigger.out("LATENT"), denoise=0.35,
+    )
+    frames = wf.add("VAEDecode", samples=refined.out("LATENT"), vae=vae)
+    save_video(wf, frames.out("IMAGE"), "DrawAVideo/hires")
+    wf.note(
+        "## Per-frame hi-res: 16 frames at 640x384\n"
+        "The grid is drawn as usual, then **Split Latent Grid** cuts its latent into 16 frame latents without "
+        "resampling (cells sit on latent borders). Each is upscaled 2x in latent space and refined by a low-denoise "
+        "pass over the whole frame batch, with a single-frame prompt; VAEDecode gives the frames directly.\n\n"
+        "Raise denoise for more detail, lower it for steadier frames.",
+        title="Read me",
+    )
+    return wf
+
+
+def train_driving_lora(specs) -> WorkflowBuilder:
+    wf = WorkflowBuilder(specs)
+    unet = wf.add("UNETLoader", unet_name="flux1-dev.safetensors", weight_dtype="default", models=model_entry("flux1-dev.safetensors"))
+    clip = wf.add(
+        "DualCLIPLoader", clip_name1="clip_l.safetensors", clip_name2="t5xxl_fp16.safetensors", type="flux",
+        models=model_entry("clip_l.safetensors") + model_entry("t5xxl_fp16.safetensors"),
+    )
+    vae = wf.add("VAELoader", vae_name="ae.safetensors", models=model_entry("ae.safetensors"))
+    layout = wf.add("DrawAVideo_GridLayout", rows=4, cols=4, cell_width=320, cell_height=192, gutter=0, order="row-major", frame_stride=10)
+    dataset = wf.add(
+        "DrawAVideo_VideosToGridDataset", video_folder="driving_videos", layout=layout.out("layout"), stride=10, hop=0,
+        subject="driving down the Las Vegas Strip", dataset_name="draw_a_video_grids", max_grids_per_video=0,
+        scene_cut_threshold=0.2, output_images=True,
+    )
+    wf.add("PreviewAny", title="Dataset summary", source=dataset.out("summary"))
+    encoded = wf.add("MakeTrainingDataset", images=dataset.out("images"), vae=vae.out("VAE"), clip=clip.out("CLIP"), texts=dataset.out("captions"))
+    trained = wf.add(
+        "TrainLoraNode", model=unet.out("MODEL"), latents=encoded.out("latents"), positive=encoded.out("conditioning"),
+        batch_size=1, grad_accumulation_steps=1, steps=2500, learning_rate=0.0001, rank=16, optimizer="AdamW",
+        loss_function="MSE", seed=SEED, training_dtype="bf16", lora_dtype="bf16", algorithm="LoRA",
+        gradient_checkpointing=True, existing_lora="[None]", bucket_mode=False,
+    )
+    wf.add("SaveLoRA", lora=trained.out("lora"), prefix="loras/draw_a_video_driving", steps=trained.out("steps"))
+    wf.note(
+        "## Train the driving LoRA (the source recipe)\n"
+        "Put driving clips in `input/driving_videos/` (a `<clip>.txt` beside a clip overrides the subject). "
+        "**Videos to Grid Dataset** takes every 10th frame, 16 frames per grid, each fitted to a 320x192 cell and "
+        "tiled 4x4 into a 1280x768 grid, captioned with the Grid Prompt wording; it also writes the grids and "
+        "captions to `input/draw_a_video_grids/` and resumes if re-run. The source used about 2,800 grids and "
+        "2,500 LoRA steps (batch 1). Learning rate 1e-4 and rank 16 are common FLUX LoRA choices, not from the source.\n\n"
+        "SaveLoRA writes `output/loras/draw_a_video_driving_..._.safetensors`: move it to `models/loras/` as "
+        f"`{DRIVING_LORA}` for the text-to-video workflow. Thousands of grids don't fit in memory as one list: "
+        "for big sets turn `output_images` off and load the folder with *Load Image and Text Dataset from Folder*.",
+        title="Read me", size=(520, 300),
+    )
+    return wf
+
+
+def diffusers_t2v(specs) -> WorkflowBuilder:
+    wf = WorkflowBuilder(specs)
+    pipe = wf.add("DrawAVideo_DiffusersFluxLoader", model_folder="FLUX.1-dev", transformer_file="(from folder)", dtype="bf16",
+                  memory_mode="model CPU offload", vae_tiling=False, vae_slicing=False)
+    lora = wf.add("DrawAVideo_DiffusersLora", pipeline=pipe.out("pipeline"), lora_name=DRIVING_LORA, strength=1.0)
+    layout = wf.add("DrawAVideo_GridLayout", rows=4, cols=4, cell_width=320, cell_height=192, gutter=0, order="row-major", frame_stride=10)
+    prompt = wf.add("DrawAVideo_GridPrompt", layout=layout.out("layout"), subject="driving down the Las Vegas Strip")
+    grids = wf.add("DrawAVideo_DiffusersGridSampler", pipeline=lora.out("pipeline"), layout=layout.out("layout"),
+                   prompt=prompt.out("prompt"), steps=28, guidance=3.5, seed=SEED, batch_size=1)
+    wf.add("PreviewImage", title="The drawn grid", images=grids.out("grids"))
+    frames = wf.add("DrawAVideo_SplitImageGrid", image=grids.out("grids"), layout=layout.out("layout"))
+    save_video(wf, frames.out("frames"), "DrawAVideo/diffusers", layout.out("layout"))
+    wf.note(
+        "## The same clip through diffusers\n"
+        "For a FLUX.1-dev kept as a diffusers folder (`models/diffusers/FLUX.1-dev/`, with model_index.json: a "
+        "local copy of black-forest-labs/FLUX.1-dev), or a single-file transformer in models/diffusion_models "
+        "with that folder for the rest. Nothing is downloaded. The LoRA node takes diffusers- or kohya-keyed "
+        "FLUX LoRAs and chains; the sampler outputs the grid image and its latent (ComfyUI's FLUX latent space).",
+        title="Read me",
+    )
+    return wf
+
+
 WORKFLOWS = {
     "draw_a_video_t2v": t2v,
     "long_video": long_video,
     "inbetween": inbetween,
+    "best_of_4": best_of_4,
+    "v2v": v2v,
+    "hires": hires,
+    "train_driving_lora": train_driving_lora,
+    "draw_a_video_diffusers": diffusers_t2v,
 }
 
 
