@@ -80,6 +80,7 @@ def run(out_dir: str, steps: int = 4, seed: int = 0, log=print) -> dict:
 
 def _run(out_dir: str, steps: int, seed: int, log) -> dict:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # belt and braces: every load is local_files_only anyway
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # ffmpeg is started after the tokenizers ran: no fork warning
     os.environ.setdefault("DRAWAVIDEO_MODELS_DIR", os.path.join(out_dir, "models"))
     os.environ.setdefault("DRAWAVIDEO_OUTPUT_DIR", os.path.join(out_dir, "output"))
 

@@ -61,6 +61,18 @@ def _dtype(dtype) -> torch.dtype:
     return DTYPES[dtype]
 
 
+def _dtype_kwarg(dtype: torch.dtype) -> dict:
+    """diffusers' from_pretrained/from_single_file keyword for the weights' dtype.
+
+    diffusers 0.40 renamed `torch_dtype` to `dtype` (the old name warns there); older releases ignore
+    `dtype` without an error -- and 0.39 is the newest that installs beside transformers 4.x.
+    """
+    import diffusers
+    from packaging.version import Version
+
+    return {"dtype" if Version(diffusers.__version__).release >= (0, 40) else "torch_dtype": dtype}
+
+
 def load_flux_transformer(path: str, folder: str, dtype="bf16"):
     """A FluxTransformer2DModel from one .safetensors file, shaped by `folder`/transformer/config.json.
 
@@ -100,7 +112,7 @@ def load_flux_transformer(path: str, folder: str, dtype="bf16"):
             f"({details}); pair it with the diffusers folder of the same FLUX.1 model (dev with dev, schnell with schnell)."
         )
     model = FluxTransformer2DModel.from_single_file(
-        state, config=folder, subfolder="transformer", dtype=dtype, local_files_only=True
+        state, config=folder, subfolder="transformer", local_files_only=True, **_dtype_kwarg(dtype)
     )
     log.info("loaded transformer %s (%s) with the config of %s", name, kind, folder)
     return model.eval()
@@ -144,7 +156,7 @@ def load_flux_pipeline(
     if transformer_file:
         components["transformer"] = load_flux_transformer(transformer_file, folder, torch_dtype)
     try:
-        pipe = FluxPipeline.from_pretrained(folder, dtype=torch_dtype, local_files_only=True, **components)
+        pipe = FluxPipeline.from_pretrained(folder, local_files_only=True, **_dtype_kwarg(torch_dtype), **components)
     except (OSError, ValueError, KeyError) as exc:
         raise DrawAVideoError(
             f"model_folder {os.path.basename(folder)!r} could not be loaded as a FLUX.1 pipeline ({exc}); "

@@ -171,12 +171,23 @@ def _prepare_diffusers(path: str, shapes: dict, linear: dict, fmt: str = FORMAT_
     return LoraFile(path, adapter_name_for(path), fmt, len(layers))
 
 
+def _file_source(path: str) -> tuple[str, dict]:
+    """(folder, {"weight_name": file}): how diffusers' LoRA loaders read one local file in every release.
+
+    Given the file's own path, diffusers up to 0.39 (the newest beside transformers 4.x) refuses it
+    when HF_HUB_OFFLINE is set ("you must specify a `weight_name`"); a folder plus its file name is
+    read the same way by all, keeping the file's adapter metadata (a state dict would drop it).
+    """
+    return os.path.dirname(os.path.abspath(path)), {"weight_name": os.path.basename(path)}
+
+
 def _prepare_other(path: str, linear: dict) -> LoraFile:
     """Formats only diffusers knows (XLabs, ...): let it convert, then check what it made."""
     from diffusers import FluxPipeline
 
     try:
-        state = FluxPipeline.lora_state_dict(path)
+        folder, name = _file_source(path)
+        state = FluxPipeline.lora_state_dict(folder, **name)
     except Exception as exc:  # diffusers raises bare ValueError/KeyError/AssertionError for foreign files
         raise DrawAVideoError(
             f"lora_name {os.path.basename(path)!r} is in no LoRA format known for FLUX.1 ({type(exc).__name__}: {exc}); "
@@ -267,11 +278,11 @@ def _our_adapters(pipe) -> set[str]:
 
 
 def _load(pipe, lora: LoraFile) -> None:
-    source = dict(lora.state) if lora.state is not None else lora.path
+    source, options = (dict(lora.state), {}) if lora.state is not None else _file_source(lora.path)
     try:
         with warnings.catch_warnings():  # peft's note that a second adapter joins the first: that's the point
             warnings.filterwarnings("ignore", message="Already found a `peft_config` attribute")
-            pipe.load_lora_weights(source, adapter_name=lora.adapter_name)
+            pipe.load_lora_weights(source, adapter_name=lora.adapter_name, **options)
     except (ValueError, RuntimeError, KeyError) as exc:
         raise DrawAVideoError(f"lora_name {lora.label!r} could not be applied to this FLUX.1 pipeline: {exc}") from exc
     if lora.adapter_name not in pipe.get_list_adapters().get("transformer", []):

@@ -48,6 +48,46 @@ _CORPUS = [
 
 # Both vocabularies are built by rule, not by tokenizers' trainers: those break ties in hash order,
 # so two builds would number tokens differently and the same seed would draw different grids.
+# Both tokenizers are assembled from `tokenizers` parts and handed to the Fast classes as
+# `tokenizer_object`, the one constructor that transformers 4.x (ComfyUI's >=4.50) and 5.x share:
+# 4.x's slow classes want vocab files, 5.x's classes take `vocab=`/`merges=` that 4.x lacks.
+
+CLIP_BOS, CLIP_EOS = "<|startoftext|>", "<|endoftext|>"
+T5_PAD, T5_EOS, T5_UNK = "<pad>", "</s>", "<unk>"
+
+
+def _special(*tokens):
+    """Special tokens as the backend must hold them: matched verbatim, never split or lower-cased."""
+    from tokenizers import AddedToken
+
+    return [AddedToken(t, special=True, normalized=False) for t in tokens]
+
+
+def _clip_backend():
+    """CLIP's text pipeline around a placeholder BPE (`_clip_tokenizer` puts the real model in).
+
+    The same normaliser, pre-tokeniser and decoder as transformers' CLIP conversion
+    (openai/clip-vit-large-patch14's tokenizer.json): lower-cased NFC text, CLIP's word regex,
+    byte-level symbols.
+    """
+    from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers
+
+    backend = Tokenizer(models.BPE(vocab={CLIP_BOS: 0, CLIP_EOS: 1}, merges=[]))
+    backend.normalizer = normalizers.Sequence(
+        [normalizers.NFC(), normalizers.Replace(Regex(r"\s+"), " "), normalizers.Lowercase()]
+    )
+    backend.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split(
+                Regex(r"""<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+"""),
+                behavior="removed",
+                invert=True,
+            ),
+            pre_tokenizers.ByteLevel(add_prefix_space=False),
+        ]
+    )
+    backend.decoder = decoders.ByteLevel()
+    return backend
 
 
 def _clip_tokenizer():
@@ -56,13 +96,12 @@ def _clip_tokenizer():
     Vocab: the 256 byte symbols, each also as a word end, then every corpus word built up by one
     merge per letter, left to right ("v i", "vi d", "vid e", "vide o</w>").
     """
-    from tokenizers import pre_tokenizers
-    from transformers import CLIPTokenizer
+    from tokenizers import models, pre_tokenizers, processors
+    from transformers import CLIPTokenizerFast
 
-    shell = CLIPTokenizer(vocab={"<|startoftext|>": 0, "<|endoftext|>": 1}, merges=[])  # CLIP's normaliser + pre-tokeniser
-    backend = shell.backend_tokenizer
+    backend = _clip_backend()
     alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())
-    vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1}
+    vocab = {CLIP_BOS: 0, CLIP_EOS: 1}
     for symbol in alphabet + [a + "</w>" for a in alphabet]:
         vocab[symbol] = len(vocab)
     merges, seen = [], set()
@@ -76,16 +115,38 @@ def _clip_tokenizer():
                 merges.append((built, symbol))
             built += symbol
             vocab.setdefault(built, len(vocab))
-    return CLIPTokenizer(vocab=vocab, merges=merges, model_max_length=77)
+    backend.model = models.BPE(
+        vocab=vocab,
+        merges=merges,
+        dropout=None,
+        continuing_subword_prefix="",
+        end_of_word_suffix="</w>",
+        fuse_unk=False,
+        unk_token=CLIP_EOS,
+    )
+    backend.add_special_tokens(_special(CLIP_BOS, CLIP_EOS))
+    backend.post_processor = processors.RobertaProcessing(  # (sep, cls): <|startoftext|> text <|endoftext|>
+        (CLIP_EOS, vocab[CLIP_EOS]), (CLIP_BOS, vocab[CLIP_BOS]), trim_offsets=False, add_prefix_space=False
+    )
+    return CLIPTokenizerFast(
+        tokenizer_object=backend,
+        bos_token=CLIP_BOS,
+        eos_token=CLIP_EOS,
+        unk_token=CLIP_EOS,
+        pad_token=CLIP_EOS,
+        model_max_length=77,
+    )
 
 
 def _t5_tokenizer():
     """Unigram (SentencePiece-style) in T5's layout: <pad>=0, </s>=1, <unk>=2, `▁` marks a word start.
 
     Corpus words are single pieces (log-prob -1); single characters, with and without `▁`, cost -8
-    each, so known words stay whole and others are spelled out.
+    each, so known words stay whole and others are spelled out. Text is split at whitespace, `▁` is
+    put before every word (Metaspace), and </s> is appended, as in T5's tokenizer.json.
     """
-    from transformers import T5Tokenizer
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
+    from transformers import T5TokenizerFast
 
     words = sorted({w for text in _CORPUS for w in text.split()})
     chars = sorted(set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.,-'") | set("".join(words)))
@@ -94,8 +155,27 @@ def _t5_tokenizer():
     for c in chars:
         pieces.setdefault(c, -8.0)
         pieces.setdefault("\u2581" + c, -8.0)
-    vocab = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0)] + list(pieces.items())
-    return T5Tokenizer(vocab=vocab, extra_ids=0, model_max_length=512)
+    vocab = [(T5_PAD, 0.0), (T5_EOS, 0.0), (T5_UNK, 0.0)] + list(pieces.items())
+
+    backend = Tokenizer(models.Unigram(vocab, unk_id=2, byte_fallback=False))
+    backend.pre_tokenizer = pre_tokenizers.Sequence(
+        [pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="always", split=True)]
+    )
+    backend.decoder = decoders.Metaspace(replacement="\u2581", prepend_scheme="always", split=True)
+    backend.add_special_tokens(_special(T5_PAD, T5_EOS, T5_UNK))
+    backend.post_processor = processors.TemplateProcessing(
+        single=["$A", T5_EOS], pair=["$A", T5_EOS, "$B", T5_EOS], special_tokens=[(T5_EOS, 1)]
+    )
+    # extra_ids=0: no <extra_id_N> sentinels (T5's span-corruption pretraining), which would grow the
+    # tokenizer past the text encoder's embedding table.
+    return T5TokenizerFast(
+        tokenizer_object=backend,
+        eos_token=T5_EOS,
+        unk_token=T5_UNK,
+        pad_token=T5_PAD,
+        extra_ids=0,
+        model_max_length=512,
+    )
 
 
 def build_tiny_flux_pipeline(seed: int = 0):
