@@ -6,6 +6,7 @@ from .engine.errors import DrawAVideoError
 from .engine.grid import PAD_MODES, merge_image, split_image, split_latent
 from .engine.layout import ORDERS, GridLayout
 from .engine.prompt import DEFAULT_SUBJECT, DEFAULT_TEMPLATE, word_prompt
+from .engine.registration import register_grid
 
 CATEGORY = "Draw-a-Video/grid"
 LAYOUT_TYPE = "GRID_LAYOUT"
@@ -95,13 +96,15 @@ class SplitImageGridNode:
     DESCRIPTION = (
         "Cuts a batch of grid images into their frames, in the layout's frame order: B grids of N cells give "
         "B*N frames. Gutters are dropped. A grid drawn at a whole multiple or fraction of the layout's size is "
-        "cut with its cells scaled."
+        "cut with its cells scaled. With align 'detect' it cuts where the model really drew the cell borders "
+        "(up to 16 layout px off) and resizes each frame to the cell size."
     )
     CATEGORY = CATEGORY
     FUNCTION = "split"
     RETURN_TYPES = ("IMAGE",)
     RETURN_NAMES = ("frames",)
     OUTPUT_TOOLTIPS = ("The frames, grid after grid, as one image batch.",)
+    ALIGN_MODES = ("off", "detect")
 
     @classmethod
     def INPUT_TYPES(cls):
@@ -109,11 +112,19 @@ class SplitImageGridNode:
             "required": {
                 "image": ("IMAGE", {"tooltip": "The grid image(s), e.g. from VAEDecode."}),
                 "layout": LAYOUT_INPUT,
-            }
+            },
+            "optional": {
+                "align": (list(cls.ALIGN_MODES), {"default": "off", "tooltip": "off: cut exactly on the layout's borders. detect: find the borders the model really drew (within 16 px) and cut there; see Find Grid Cells for the search window, a score and an overlay."}),
+            },
         }
 
-    def split(self, image, layout):
-        frames = split_image(image, layout)
+    def split(self, image, layout, align="off"):
+        if align == "detect":
+            frames = register_grid(image, layout).frames
+        elif align == "off":
+            frames = split_image(image, layout)
+        else:
+            raise DrawAVideoError(f"align is {align!r}; choose one of {', '.join(self.ALIGN_MODES)}.")
         return {"ui": frames_ui(frames.shape[0], f"{frames.shape[2]}x{frames.shape[1]}"), "result": (frames,)}
 
 

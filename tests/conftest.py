@@ -5,6 +5,10 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
+
+# The tests' tensors are small: one thread beats two, by far on a busy machine.
+torch.set_num_threads(1)
 
 # Nothing may reach a model hub, in any test.
 os.environ["HF_HUB_OFFLINE"] = "1"
