@@ -141,6 +141,26 @@ def free_comfy_models() -> None:
         _model_management.soft_empty_cache()
 
 
+def make_flux_rope_trainable() -> str:
+    """Let autograd through FLUX's RoPE in this ComfyUI process (for the native TrainLoraNode).
+
+    ComfyUI 0.8.0 binds comfy.ldm.flux.math.apply_rope to comfy-kitchen's fused op, which has no
+    backward. The replacement calls that same op whenever no gradient is needed, so inference is
+    unchanged; only training (and gradient-checkpoint recomputation) takes the plain torch maths.
+    Returns what was done, for the node's log line.
+    """
+    if not IN_COMFYUI:
+        return "not inside ComfyUI: nothing to patch"
+    import comfy.ldm.flux.math as flux_math
+
+    from .engine.trainable_rope import dispatching_rope
+
+    if hasattr(flux_math.apply_rope, "fused"):
+        return "FLUX RoPE already trainable"
+    flux_math.apply_rope, flux_math.apply_rope1 = dispatching_rope(flux_math.apply_rope, flux_math.apply_rope1)
+    return "FLUX RoPE made trainable (fused op kept for inference)"
+
+
 def torch_device():
     """The device ComfyUI computes on (its --cpu flag included); CUDA if present elsewhere."""
     import torch

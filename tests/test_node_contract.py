@@ -142,6 +142,10 @@ RUNS = {
         dict(images=image(4, 16, 32), strength=0.0, reference_mode="first frame"),
         lambda out: out[0].shape == (4, 16, 32, 3),
     ),
+    "DrawAVideo_TrainableFlux": (
+        dict(model="a MODEL"),
+        lambda out: out == ("a MODEL",),
+    ),
     "DrawAVideo_JoinClips": (
         dict(clip_a=image(4, 16, 32), clip_b=image(4, 16, 32, seed=1), overlap=1, crossfade=1),
         lambda out: out[0].shape == (6, 16, 32, 3) and out[1] == 6,

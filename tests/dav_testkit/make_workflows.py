@@ -286,8 +286,9 @@ def train_driving_lora(specs) -> WorkflowBuilder:
     )
     wf.add("PreviewAny", title="Dataset summary", source=dataset.out("summary"))
     encoded = wf.add("MakeTrainingDataset", images=dataset.out("images"), vae=vae.out("VAE"), clip=clip.out("CLIP"), texts=dataset.out("captions"))
+    trainable = wf.add("DrawAVideo_TrainableFlux", model=unet.out("MODEL"))
     trained = wf.add(
-        "TrainLoraNode", model=unet.out("MODEL"), latents=encoded.out("latents"), positive=encoded.out("conditioning"),
+        "TrainLoraNode", model=trainable.out("model"), latents=encoded.out("latents"), positive=encoded.out("conditioning"),
         batch_size=1, grad_accumulation_steps=1, steps=2500, learning_rate=0.0001, rank=16, optimizer="AdamW",
         loss_function="MSE", seed=SEED, training_dtype="bf16", lora_dtype="bf16", algorithm="LoRA",
         gradient_checkpointing=True, existing_lora="[None]", bucket_mode=False,
@@ -299,11 +300,13 @@ def train_driving_lora(specs) -> WorkflowBuilder:
         "**Videos to Grid Dataset** takes every 10th frame, 16 frames per grid, each fitted to a 320x192 cell and "
         "tiled 4x4 into a 1280x768 grid, captioned with the Grid Prompt wording; it also writes the grids and "
         "captions to `input/draw_a_video_grids/` and resumes if re-run. The source used about 2,800 grids and "
-        "2,500 LoRA steps (batch 1). Learning rate 1e-4 and rank 16 are common FLUX LoRA choices, not from the source.\n\n"
+        "2,500 LoRA steps (batch 1). Learning rate 1e-4 and rank 16 are common FLUX LoRA choices, not from the source. "
+        "**Make FLUX Trainable** lets ComfyUI 0.8.0's Train LoRA backpropagate through FLUX (its fused RoPE has no "
+        "backward); sampling is unaffected.\n\n"
         "SaveLoRA writes `output/loras/draw_a_video_driving_..._.safetensors`: move it to `models/loras/` as "
         f"`{DRIVING_LORA}` for the text-to-video workflow. Thousands of grids don't fit in memory as one list: "
         "for big sets turn `output_images` off and load the folder with *Load Image and Text Dataset from Folder*.",
-        title="Read me", size=(520, 300),
+        title="Read me",
     )
     return wf
 

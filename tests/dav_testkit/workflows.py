@@ -19,10 +19,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 CORE_OBJECT_INFO = ROOT / "tests" / "data" / "comfyui_object_info.json"
 WIDGET_TYPES = {"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"}
-UI_ONLY_NODES = {"Note", "MarkdownNote"}
+UI_ONLY_NODES = {"Note", "MarkdownNote"}  # front-end notes: never part of an API prompt
 # Nodes the pack's front end draws into: room for the drawing or the video preview.
-NODE_SIZES = {"DrawAVideo_GridLayout": (360, 560), "DrawAVideo_SaveVideo": (360, 560)}  # front-end notes: never part of an API prompt
-UPLOAD_FLAGS = ("image_upload", "video_upload", "audio_upload", "animated_image_upload")
+NODE_SIZES = {"DrawAVideo_GridLayout": (380, 560), "DrawAVideo_SaveVideo": (380, 560)}
+NODE_WIDTH, COLUMN_GAP, ROW_GAP, COLUMNS_PER_BAND = 400, 60, 50, 6
+# The editor's Comfy.UploadImage extension adds ONE "upload" button for the first required combo with one
+# of these, as a new last REQUIRED input: its value ("image") is saved after the node's last required widget.
+MEDIA_UPLOAD_FLAGS = ("image_upload", "video_upload", "animated_image_upload")
 # Dropdowns listing files or folders on the server: their choices depend on the machine, so any name goes.
 FILE_DROPDOWNS = {"video", "video_folder", "folder", "file", "image", "model_folder", "transformer_file"}
 
@@ -74,10 +77,15 @@ class InputSpec:
         return self.type in WIDGET_TYPES and not self.options.get("forceInput")
 
     @property
+    def has_seed_control(self) -> bool:
+        """The editor adds a 'control after generate' widget (saved right after this one) to an INT that asks
+        for it, and to every INT named seed or noise_seed unless it says control_after_generate: False."""
+        return self.type == "INT" and bool(self.options.get("control_after_generate", self.name in ("seed", "noise_seed")))
+
+    @property
     def extra_widget_values(self) -> int:
-        """Widgets the editor adds after this one (seed control, upload button) and saves too."""
-        extra = 1 if self.type == "INT" and self.options.get("control_after_generate") else 0
-        return extra + sum(1 for flag in UPLOAD_FLAGS if self.options.get(flag))
+        """Widgets the editor adds right after this one and saves too (the seed control)."""
+        return 1 if self.has_seed_control else 0
 
     def accepts(self, value) -> str | None:
         """Why `value` doesn't fit this widget, or None."""
@@ -131,16 +139,27 @@ class Graph:
     links: set = field(default_factory=set)  # (from id, from slot, to id, input name)
 
 
+def widget_slots(spec: dict) -> list[tuple[str, InputSpec]]:
+    """The editor's widgets of a node in order, as saved in widgets_values: ("value", input) for an
+    input's own widget, ("control", input) for its seed control, ("upload", input) for the upload button."""
+    specs = input_specs(spec)
+    required = spec["input"].get("required", {})
+    upload = next((i for i in specs if i.name in required and i.type == "COMBO"
+                   and any(i.options.get(f) for f in MEDIA_UPLOAD_FLAGS)), None)
+    slots = []
+    for n, inp in enumerate(specs):
+        if inp.is_widget:
+            slots.append(("value", inp))
+            if inp.has_seed_control:
+                slots.append(("control", inp))
+        if upload and inp.name in required and (n + 1 == len(specs) or specs[n + 1].name not in required):
+            slots.append(("upload", upload))
+    return slots
+
+
 def widget_values_by_name(spec: dict, widgets_values: list) -> dict:
     """Map a UI node's widgets_values list onto input names (skipping the editor's extra widgets)."""
-    named, i = {}, 0
-    for inp in input_specs(spec):
-        if not inp.is_widget:
-            continue
-        if i < len(widgets_values):
-            named[inp.name] = widgets_values[i]
-        i += 1 + inp.extra_widget_values
-    return named
+    return {inp.name: value for (kind, inp), value in zip(widget_slots(spec), widgets_values) if kind == "value"}
 
 
 def graph_from_ui(workflow: dict, specs: dict) -> Graph:
@@ -189,7 +208,7 @@ def check_ui_workflow(workflow: dict, specs: dict) -> list[str]:
             problems.append(f"{where}: node type is not a core node nor one of the pack's")
             continue
         inputs = {i.name: i for i in input_specs(spec)}
-        expected = sum(1 + i.extra_widget_values for i in inputs.values() if i.is_widget)
+        expected = len(widget_slots(spec))
         values = node.get("widgets_values") or []
         if len(values) != expected:
             problems.append(f"{where}: {len(values)} widget values but the node has {expected} widgets")
@@ -316,7 +335,7 @@ class WorkflowBuilder:
         self.nodes.append(node)
         return node
 
-    def note(self, text: str, title: str = "Note", group=None, size=(420, 220)) -> None:
+    def note(self, text: str, title: str = "Note", group=None, size=None) -> None:
         self.notes.append(NodeDraft(len(self.nodes) + len(self.notes) + 1, "MarkdownNote", {"text": text}, title, None, group, size))
 
     def _slot(self, output: Output) -> int:
@@ -353,22 +372,55 @@ class WorkflowBuilder:
     def _display(self, type_: str) -> str:
         return self.specs[type_].get("display_name") or type_
 
-    def _depths(self) -> dict:
+    def _columns(self) -> dict:
+        """Each node's column: as late as possible, one before its first consumer, so a loader or
+        a sampler setting sits next to where it is used instead of at the far left."""
+        consumers = {node.id: [] for node in self.nodes}
+        for node in self.nodes:
+            for value in node.inputs.values():
+                if isinstance(value, Output):
+                    consumers[value.node.id].append(node.id)
         depth = {}
 
-        def visit(node):
+        def longest_path(node):
             if node.id not in depth:
                 parents = [v.node for v in node.inputs.values() if isinstance(v, Output)]
-                depth[node.id] = 1 + max((visit(p) for p in parents), default=-1)
+                depth[node.id] = 1 + max((longest_path(p) for p in parents), default=-1)
             return depth[node.id]
 
         for node in self.nodes:
-            visit(node)
-        return depth
+            longest_path(node)
+        column = {}
+        for node in sorted(self.nodes, key=lambda n: -depth[n.id]):  # consumers first
+            users = [column[c] for c in consumers[node.id]]
+            column[node.id] = min(users) - 1 if users else depth[node.id]
+        return column
+
+    @staticmethod
+    def _note_size(note: NodeDraft) -> tuple[int, int]:
+        """Tall enough for its text: about 7 px a character, 20 px a line, at the note's width."""
+        width = note.size[0] if note.size else 560
+        lines = sum(1 + len(line) * 7 // (width - 40) for line in note.inputs["text"].split("\n"))
+        return width, max(note.size[1] if note.size else 0, 80 + 20 * lines)
+
+    def _place(self, ui_nodes: list, placed: list) -> None:
+        """Stack nodes in their columns; wrap every COLUMNS_PER_BAND columns into a new band below."""
+        by_id = {n["id"]: n for n in ui_nodes}
+        first = min((col for _, col, _ in placed), default=0)
+        band_top, bands = 0, {}
+        for nid, col, size in placed:
+            bands.setdefault((col - first) // COLUMNS_PER_BAND, []).append((nid, (col - first) % COLUMNS_PER_BAND, size))
+        for band in sorted(bands):
+            column_y = {}
+            for nid, col, size in bands[band]:
+                y = column_y.get(col, band_top)
+                by_id[nid]["pos"] = [col * (NODE_WIDTH + COLUMN_GAP), y]
+                column_y[col] = y + size[1] + ROW_GAP
+            band_top = max(column_y.values()) + 2 * ROW_GAP
 
     def ui(self) -> dict:
-        depths = self._depths()
-        links, ui_nodes, column_y = [], [], {}
+        depths = self._columns()
+        links, ui_nodes, placed = [], [], []
         outputs = {node.id: {} for node in self.nodes}  # node id -> slot -> [link ids]
         link_id = 0
         for node in sorted(self.nodes, key=lambda n: (depths[n.id], n.id)):
@@ -377,11 +429,6 @@ class WorkflowBuilder:
             inputs, widgets = [], []
             for inp in specs_in:
                 value = node.inputs.get(inp.name)
-                if inp.is_widget:
-                    widgets.append(self._widget_value(node, inp))
-                    if inp.extra_widget_values:
-                        widgets += ["fixed"] if inp.type == "INT" and inp.options.get("control_after_generate") else []
-                        widgets += ["image"] * sum(1 for f in UPLOAD_FLAGS if inp.options.get(f))
                 if isinstance(value, Output):
                     link_id += 1
                     slot = self._slot(value)
@@ -394,12 +441,12 @@ class WorkflowBuilder:
                     outputs[value.node.id].setdefault(slot, []).append(link_id)
                 elif not inp.is_widget and inp.name in spec["input"].get("required", {}):
                     inputs.append({"name": inp.name, "type": inp.type, "link": None})
-            col = depths[node.id]
-            size = list(node.size or NODE_SIZES.get(node.type) or (340, 60 + 26 * (len(widgets) + max(len(inputs), len(spec["output"])))))
-            y = column_y.get(col, 0)
-            column_y[col] = y + size[1] + 60
+            widgets = [self._widget_value(node, inp) if kind == "value" else ("fixed" if kind == "control" else "image")
+                       for kind, inp in widget_slots(spec)]
+            size = list(node.size or NODE_SIZES.get(node.type) or (NODE_WIDTH, 60 + 26 * (len(widgets) + max(len(inputs), len(spec["output"])))))
+            placed.append((node.id, depths[node.id], size))
             ui_nodes.append({
-                "id": node.id, "type": node.type, "pos": [col * 400, y], "size": size, "flags": {},
+                "id": node.id, "type": node.type, "pos": [0, 0], "size": size, "flags": {},
                 "order": len(ui_nodes), "mode": 0, "inputs": inputs, "outputs": [],
                 "title": node.title or self._display(node.type),
                 "properties": {"Node name for S&R": node.type, **({"models": node.models} if node.models else {})},
@@ -412,13 +459,17 @@ class WorkflowBuilder:
                  **({"shape": 6} if spec["output_is_list"][slot] else {})}
                 for slot, (name, type_) in enumerate(zip(spec["output_name"], spec["output"]))
             ]
-        note_y = max(column_y.values(), default=0)
-        for i, note in enumerate(self.notes):
+        self._place(ui_nodes, placed)
+        note_sizes = [self._note_size(note) for note in self.notes]
+        top = -max((h for _, h in note_sizes), default=0) - 2 * ROW_GAP
+        x = 0
+        for note, size in zip(self.notes, note_sizes):
             ui_nodes.append({
-                "id": note.id, "type": note.type, "pos": [i * 460, note_y + 40], "size": list(note.size), "flags": {},
+                "id": note.id, "type": note.type, "pos": [x, top], "size": list(size), "flags": {},
                 "order": len(ui_nodes), "mode": 0, "inputs": [], "outputs": [], "title": note.title,
                 "properties": {}, "widgets_values": [note.inputs["text"]], "color": "#432", "bgcolor": "#653",
             })
+            x += size[0] + COLUMN_GAP
         return {
             "id": str(uuid.uuid5(uuid.NAMESPACE_URL, json.dumps([n["type"] for n in ui_nodes]))),
             "revision": 0,
