@@ -15,6 +15,8 @@ import numpy as np
 
 from ..errors import DrawAVideoError
 
+SWS_FLAGS = "bicubic+accurate_rnd+full_chroma_int"
+
 
 @dataclass(frozen=True)
 class VideoInfo:
@@ -32,7 +34,9 @@ class VideoInfo:
 def _open(path: str, output_params: list[str] | None = None):
     if not os.path.isfile(path):
         raise DrawAVideoError(f"video file {path!r} does not exist; check the file name and folder.")
-    frames = imageio_ffmpeg.read_frames(path, output_params=output_params or [])
+    # Accurate YUV->RGB: ffmpeg's default fast conversion is off by ~1.5/255 (green reads dark).
+    # The matrix and range still come from the file's own colour tags.
+    frames = imageio_ffmpeg.read_frames(path, output_params=(output_params or []) + ["-sws_flags", SWS_FLAGS])
     try:
         meta = next(frames)
     except (IOError, OSError, RuntimeError, StopIteration) as exc:
