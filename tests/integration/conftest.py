@@ -9,12 +9,21 @@ Environment:
     DRAWAVIDEO_TEST_CACHE    where the tiny model files are kept between runs
                              (default ~/.cache/draw-a-video-tests).
     COMFYUI_START_TIMEOUT    seconds to wait for the server (default 300).
+    COMFYUI_CACHE_LRU        ComfyUI's --cache-lru size (default 150; 0 = ComfyUI's classic cache).
+                             With LRU a node result (e.g. a T5 prompt encode) survives the
+                             prompts in between that don't use it, so tests that repeat a text
+                             encode it once per session.
 
 The server runs with --cpu on 127.0.0.1 and a free port, loads this repo as
 custom_nodes/ComfyUI-Draw-a-Video (a symlink in a temp folder), finds the tiny
 models through an extra_model_paths yaml, and writes output, input, temp and
-user files to temp folders. Its stdout and stderr go to `comfy_server.log_path`.
-HTTP goes through urllib only, so the test interpreter needs nothing extra.
+user files to temp folders. The yaml also lists the server's output/loras as a
+`loras` folder (OUTPUT_MODEL_FOLDERS), so a LoRA that SaveLoRA writes there is a
+choice of LoraLoaderModelOnly in the same session (ComfyUI rescans a model folder
+when its mtime changes, no refresh needed). Its stdout and stderr go to `comfy_server.log_path`.
+HTTP goes through urllib only, and `comfy_server.events()` reads ComfyUI's
+websocket with a small client built on the socket module (EventStream), so the
+test interpreter needs nothing extra.
 """
 
 from __future__ import annotations
@@ -22,6 +31,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -38,7 +48,10 @@ import pytest
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parents[1]          # the pack itself: it holds __init__.py
 PACK_FOLDER_NAME = "ComfyUI-Draw-a-Video"
-MODEL_FOLDERS = ("diffusion_models", "text_encoders", "clip", "vae", "loras", "checkpoints")
+MODEL_FOLDERS = ("diffusion_models", "text_encoders", "clip", "vae", "loras", "checkpoints", "diffusers")
+# ComfyUI model folder -> sub-folder of the server's output folder that is searched too (SaveLoRA's
+# "loras/..." prefix writes there): what a workflow trains, a later prompt can load by file name.
+OUTPUT_MODEL_FOLDERS = {"loras": "loras"}
 # Folder overrides the unit tests set for the pack; inside ComfyUI the pack must use ComfyUI's folders.
 _PACK_FOLDER_ENV = ("DRAWAVIDEO_OUTPUT_DIR", "DRAWAVIDEO_INPUT_DIR", "DRAWAVIDEO_MODELS_DIR", "DRAWAVIDEO_TEMP_DIR")
 
@@ -52,6 +65,22 @@ def _load_tiny_models():
         sys.modules[name] = module
         spec.loader.exec_module(module)
     return sys.modules[name]
+
+
+def _load_local(module: str):
+    """Import a helper module of this folder by path (as _load_tiny_models does)."""
+    name = f"draw_a_video_it_{module}"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, HERE / f"{module}.py")
+        loaded = importlib.util.module_from_spec(spec)
+        sys.modules[name] = loaded
+        spec.loader.exec_module(loaded)
+    return sys.modules[name]
+
+
+_events_module = _load_local("comfy_events")
+EventStream, PromptTimings = _events_module.EventStream, _events_module.PromptTimings
+media_check = _load_local("media_check")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -81,6 +110,7 @@ class ComfyServer:
     models: dict                      # tiny model file names by role (see tiny_models.MODEL_FILES)
     client_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     start_seconds: float = 0.0        # how long the server took to answer /object_info
+    _events: EventStream | None = field(default=None, repr=False)
 
     # -- raw HTTP ----------------------------------------------------------------
     def request(self, path: str, data=None, timeout: float = 60.0) -> bytes:
@@ -151,6 +181,59 @@ class ComfyServer:
         """Ask ComfyUI to drop loaded models and cached memory."""
         self.request("/free", {"unload_models": unload_models, "free_memory": True})
 
+    # -- websocket, timings, uploads -------------------------------------------------
+    def events(self) -> EventStream:
+        """The session's websocket listener (started on first use) for this client_id's events."""
+        if self._events is None or not self._events.alive:
+            self._events = EventStream(self.base_url, self.client_id).start()
+        return self._events
+
+    def run_timed(self, prompt: dict, timeout: float = 600.0, check: bool = True) -> tuple[dict, PromptTimings]:
+        """Like run() (check=False: don't raise on a failed prompt), plus per-node times from the websocket."""
+        events = self.events()
+        since = events.mark()
+        prompt_id = self.post_prompt(prompt)
+        if not isinstance(prompt_id, str):
+            raise PromptError(f"prompt rejected: {json.dumps(prompt_id, indent=1)}")
+        entry = self.wait(prompt_id, timeout)
+        # ComfyUI files the history entry before its last websocket messages may have arrived.
+        events.wait_for_end(prompt_id, timeout=60, since=since)
+        timings = PromptTimings.from_events(prompt_id, events.for_prompt(prompt_id, since), prompt)
+        if check and entry["status"].get("status_str") != "success":
+            raise PromptError(f"prompt failed: {json.dumps(entry['status'], indent=1)}\n{self.log_tail()}")
+        return entry, timings
+
+    def upload(self, data: bytes, name: str, subfolder: str = "", overwrite: bool = True) -> str:
+        """Put a file in ComfyUI's input folder through POST /upload/image (it takes any file:
+        images, videos, ...). Returns the name a loader input takes ("sub/name")."""
+        boundary = uuid.uuid4().hex
+        fields = [("subfolder", subfolder), ("type", "input"), ("overwrite", "true" if overwrite else "false")]
+        body = b"".join(f"--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n".encode() for k, v in fields)
+        body += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"image\"; filename=\"{name}\"\r\n"
+                 "Content-Type: application/octet-stream\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
+        req = urllib.request.Request(self.base_url + "/upload/image", data=body,
+                                     headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            answer = json.loads(resp.read())
+        return f"{answer['subfolder']}/{answer['name']}" if answer.get("subfolder") else answer["name"]
+
+    def fetch_media(self, item: dict, into: Path):
+        """Download one output entry ({"filename", "subfolder", "type"}, as history lists it)
+        through /view into the folder `into` and decode it: media_check.Media(frames, width, height, path)."""
+        into.mkdir(parents=True, exist_ok=True)
+        path = into / f"{item.get('subfolder', '').replace('/', '_')}_{item['filename']}".lstrip("_")
+        path.write_bytes(self.view(item["filename"], item.get("subfolder", ""), item.get("type", "output")))
+        return media_check.probe(path)
+
+    @staticmethod
+    def probe(path: Path):
+        """Decode a local image or video file: media_check.Media(frames, width, height, path)."""
+        return media_check.probe(path)
+
+    def history_messages(self, entry: dict, kind: str) -> list[dict]:
+        """The data of every `kind` message (e.g. "execution_error") in a history entry's status."""
+        return [data for name, data in entry["status"].get("messages", []) if name == kind]
+
     def log_text(self, since: int = 0) -> str:
         """The server's log so far; `since` is a character offset, e.g. a
         len(log_text()) taken before a prompt, to read only what came after."""
@@ -160,15 +243,60 @@ class ComfyServer:
         return "----- ComfyUI log (tail) -----\n" + self.log_text()[-chars:]
 
 
+# Tiny diffusers FLUX (nodes/engine/flux/tiny.py) for the pack's diffusers nodes, and a LoRA that fits it.
+TINY_DIFFUSERS_FOLDER = "tiny-flux-diffusers"
+TINY_DIFFUSERS_LORA = "tiny_flux_diffusers_lora.safetensors"
+TINY_DIFFUSERS_VERSION = "1"
+
+
+def _ensure_tiny_diffusers(cache: Path) -> dict[str, str]:
+    """Write <cache>/diffusers/tiny-flux-diffusers (a diffusers FLUX.1 folder with random weights) and
+    <cache>/loras/tiny_flux_diffusers_lora.safetensors (peft keys for its first double block), unless
+    current copies are there. Roles: "diffusers" (model_folder) and "diffusers_lora" (lora_name)."""
+    folder = cache / "diffusers" / TINY_DIFFUSERS_FOLDER
+    stamp = folder / ".draw_a_video_tests_version"
+    lora = cache / "loras" / TINY_DIFFUSERS_LORA
+    names = {"diffusers": TINY_DIFFUSERS_FOLDER, "diffusers_lora": TINY_DIFFUSERS_LORA}
+    if stamp.is_file() and stamp.read_text().strip() == TINY_DIFFUSERS_VERSION and lora.is_file():
+        return names
+    import torch
+    from safetensors.torch import save_file
+
+    from draw_a_video.nodes.engine.flux.tiny import build_tiny_flux_pipeline  # the pack, imported by tests/conftest.py
+
+    pipe = build_tiny_flux_pipeline(seed=0)
+    staging = folder.with_name(f".{folder.name}.{os.getpid()}.tmp")
+    shutil.rmtree(staging, ignore_errors=True)
+    pipe.save_pretrained(str(staging), safe_serialization=True)
+    (staging / stamp.name).write_text(TINY_DIFFUSERS_VERSION)
+    shutil.rmtree(folder, ignore_errors=True)
+    os.replace(staging, folder)
+
+    gen = torch.Generator().manual_seed(1007)
+    tensors = {}
+    for name, module in pipe.transformer.named_modules():
+        if isinstance(module, torch.nn.Linear) and name.startswith("transformer_blocks.0."):
+            tensors[f"transformer.{name}.lora_A.weight"] = torch.randn(2, module.in_features, generator=gen) * 0.5
+            tensors[f"transformer.{name}.lora_B.weight"] = torch.randn(module.out_features, 2, generator=gen) * 0.5
+    lora.parent.mkdir(parents=True, exist_ok=True)
+    partial = lora.with_name(f".{lora.name}.{os.getpid()}.tmp")
+    save_file(tensors, str(partial), metadata={"format": "pt", "description": "Draw-a-Video test LoRA for the tiny diffusers FLUX"})
+    os.replace(partial, lora)
+    return names
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-def _write_extra_model_paths(path: Path, custom_nodes: Path, cache: Path) -> None:
+def _write_extra_model_paths(path: Path, custom_nodes: Path, cache: Path, output: Path | None = None) -> None:
     lines = ["draw_a_video_tests:", f"  custom_nodes: {json.dumps(str(custom_nodes))}"]
     lines += [f"  {folder}: {json.dumps(str(cache / folder))}" for folder in MODEL_FOLDERS]
+    if output is not None:  # a second section: one key per section, and the cache folders stay first
+        lines += ["draw_a_video_tests_output:"]
+        lines += [f"  {folder}: {json.dumps(str(output / sub))}" for folder, sub in OUTPUT_MODEL_FOLDERS.items()]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
@@ -190,11 +318,13 @@ def comfy_server(tmp_path_factory):
         pytest.fail(f"COMFYUI_DIR={comfy_dir} has no main.py")
     python = os.environ.get("COMFYUI_PYTHON") or sys.executable
     start_timeout = float(os.environ.get("COMFYUI_START_TIMEOUT", "300"))
+    cache_lru = int(os.environ.get("COMFYUI_CACHE_LRU", "150"))
 
     cache = Path(os.environ.get("DRAWAVIDEO_TEST_CACHE") or "~/.cache/draw-a-video-tests").expanduser()
     models = _load_tiny_models().ensure_tiny_models(cache)
     for folder in MODEL_FOLDERS:
         (cache / folder).mkdir(parents=True, exist_ok=True)
+    models.update(_ensure_tiny_diffusers(cache))
 
     root = tmp_path_factory.mktemp("comfyui")
     dirs = {name: root / name for name in ("custom_nodes", "output", "input", "temp", "user")}
@@ -202,7 +332,7 @@ def comfy_server(tmp_path_factory):
         d.mkdir()
     (dirs["custom_nodes"] / PACK_FOLDER_NAME).symlink_to(REPO_ROOT, target_is_directory=True)
     extra_paths = root / "extra_model_paths.yaml"
-    _write_extra_model_paths(extra_paths, dirs["custom_nodes"], cache)
+    _write_extra_model_paths(extra_paths, dirs["custom_nodes"], cache, output=dirs["output"])
     log_path = root / "comfyui.log"
 
     port = _free_port()
@@ -211,6 +341,8 @@ def comfy_server(tmp_path_factory):
            "--output-directory", str(dirs["output"]), "--input-directory", str(dirs["input"]),
            "--temp-directory", str(dirs["temp"]), "--user-directory", str(dirs["user"]),
            "--database-url", "sqlite:///:memory:"]
+    if cache_lru > 0:
+        cmd += ["--cache-lru", str(cache_lru)]
     env = {k: v for k, v in os.environ.items() if k not in _PACK_FOLDER_ENV}
     env["PYTHONUNBUFFERED"] = "1"
     env.setdefault("HF_HUB_OFFLINE", "1")
@@ -239,4 +371,6 @@ def comfy_server(tmp_path_factory):
         print(f"\nComfyUI up at {server.base_url} in {server.start_seconds:.1f} s; log: {log_path}")
         yield server
     finally:
+        if server._events is not None:
+            server._events.close()
         _stop(process)

@@ -8,12 +8,16 @@
 //      clicking the widgets' arrows and checks what the node draws (its fillText calls) and screenshots it;
 //   2. checks the multiple-of-16 warning, save/reload of the workflow, and a resized node;
 //   3. with --grid-image (a 1280x768 4x4 grid in ComfyUI's input folder) runs LoadImage -> Split Image Grid
-//      -> Save Video in mp4, webm, gif and webp, and checks each preview plays and the split line shows.
-// Prints one JSON object: { checks: [{ name, ok, detail }], errors: { ours, others }, screenshots }.
+//      -> Save Video in mp4, webm, gif and webp, and checks each preview plays and the split line shows;
+//   4. with --workflows-dir (the repo's workflows/ folder) loads EVERY UI workflow there with app.loadGraphData:
+//      records the node types the frontend reports missing, the console errors our extension logs while
+//      loading, the API prompt app.graphToPrompt makes of it (test_frontend.py compares it with the API twin),
+//      and a screenshot of the whole graph (workflow_<name>.png).
+// Prints one JSON object: { checks: [{ name, ok, detail }], errors: { ours, others }, screenshots, workflows }.
 // Exit code 0 when every check passed and no console error came from the extension.
-import { readFileSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
 import { mkdirSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 
 import { chromium } from "playwright-core";
 
@@ -30,6 +34,7 @@ const OURS = /ComfyUI-Draw-a-Video|draw_a_video\.js|grid_preview_math|output_pre
 const checks = [];
 const errors = { ours: [], others: [] };
 const screenshots = [];
+const workflows = [];
 const check = (name, ok, detail = "") => checks.push({ name, ok: Boolean(ok), detail: String(detail).slice(0, 1500) });
 
 async function setSetting(id, value) {
@@ -41,6 +46,7 @@ await setSetting("Comfy.TutorialCompleted", true);
 await setSetting("Comfy.Workflow.ShowMissingModelsWarning", false);
 await setSetting("Comfy.Workflow.ShowMissingNodesWarning", false);
 await setSetting("Comfy.VueNodes.Enabled", false); // the classic canvas, ComfyUI's default
+await setSetting("Comfy.Minimap.Visible", false); // it would cover part of the workflow screenshots
 
 const browser = await chromium.launch({
     executablePath,
@@ -80,8 +86,8 @@ try {
             window.__drawnText = null;
             return text;
         });
-    const shot = async (name) => {
-        await page.mouse.move(900, 960); // off the nodes: no tooltip in the picture
+    const shot = async (name, mouse = [900, 960]) => {
+        await page.mouse.move(...mouse); // off the nodes: no tooltip in the picture
         await page.evaluate(() => window.app.canvas.draw(true, true));
         await page.waitForTimeout(300);
         const path = join(artifacts, `${name}.png`);
@@ -324,6 +330,84 @@ try {
         await shot("save_video_previews");
     }
 
+    // --- 4. Every UI workflow of the repo: loads with no missing node, converts to its API twin -----
+    if (args["workflows-dir"]) {
+        const dir = resolve(args["workflows-dir"]);
+        const files = readdirSync(dir).filter((f) => f.endsWith(".json")).sort();
+        for (const file of files) {
+            const name = basename(file, ".json");
+            const graph = JSON.parse(readFileSync(join(dir, file), "utf8"));
+            const ourErrorsBefore = errors.ours.length;
+            let result;
+            try {
+                result = await page.evaluate(async (graph) => {
+                    const { app, LiteGraph } = window;
+                    // What the frontend itself reports as missing (its dialog is switched off by a setting).
+                    const reported = [];
+                    const original = app.showMissingNodesError;
+                    app.showMissingNodesError = (types) => {
+                        reported.push(...types.map((t) => (typeof t === "object" ? t.type : t)));
+                        return original.call(app, types);
+                    };
+                    try {
+                        await app.loadGraphData(graph, true, true, null, { showMissingNodesDialog: true, showMissingModelsDialog: false });
+                    } finally {
+                        app.showMissingNodesError = original;
+                    }
+                    const unregistered = [...new Set(graph.nodes.map((n) => n.type).filter((t) => !(t in LiteGraph.registered_node_types)))];
+                    const nodes = app.graph._nodes;
+                    const bounds = [
+                        Math.min(...nodes.map((n) => n.pos[0])),
+                        Math.min(...nodes.map((n) => n.pos[1] - LiteGraph.NODE_TITLE_HEIGHT)),
+                        Math.max(...nodes.map((n) => n.pos[0] + n.size[0])),
+                        Math.max(...nodes.map((n) => n.pos[1] + n.size[1])),
+                    ];
+                    const prompt = await app.graphToPrompt();
+                    // Nodes drawn on top of each other (title bars included).
+                    const box = (n) => [n.pos[0], n.pos[1] - LiteGraph.NODE_TITLE_HEIGHT, n.size[0], n.size[1] + LiteGraph.NODE_TITLE_HEIGHT];
+                    const hit = (a, b) => a[0] < b[0] + b[2] && b[0] < a[0] + a[2] && a[1] < b[1] + b[3] && b[1] < a[1] + a[3];
+                    const overlaps = [];
+                    nodes.forEach((a, i) => nodes.slice(i + 1).forEach((b) => hit(box(a), box(b)) && overlaps.push(`${a.type} #${a.id} / ${b.type} #${b.id}`)));
+                    return {
+                        reported,
+                        unregistered,
+                        nodeCount: nodes.length,
+                        withErrors: nodes.filter((n) => n.has_errors).map((n) => `${n.type} #${n.id}`),
+                        prompt: prompt.output,
+                        bounds,
+                        overlaps,
+                    };
+                }, graph);
+            } catch (error) {
+                result = { error: `${error.stack ?? error}` };
+            }
+            if (result.bounds) {
+                // The whole graph at a zoom where LiteGraph still draws titles and widgets (it draws bare boxes
+                // below ~0.6): the window grows to fit (capped), clear of the menus at the top and left.
+                const [left, top, right, bottom] = result.bounds;
+                const margin = { left: 80, top: 150, right: 40, bottom: 60 }; // the top right holds the Run bar and queue toasts
+                const scale = Math.min(0.75, (6000 - margin.left - margin.right) / (right - left), (3000 - margin.top - margin.bottom) / (bottom - top));
+                const width = Math.max(1600, Math.ceil((right - left) * scale) + margin.left + margin.right);
+                const height = Math.max(1000, Math.ceil((bottom - top) * scale) + margin.top + margin.bottom);
+                await page.setViewportSize({ width, height });
+                await page.waitForTimeout(300);
+                await page.evaluate(({ scale, offset }) => {
+                    window.app.canvas.ds.scale = scale;
+                    window.app.canvas.ds.offset = offset;
+                    window.app.canvas.setDirty(true, true);
+                }, { scale, offset: [margin.left / scale - left, margin.top / scale - top] });
+                result.scale = scale;
+            }
+            await page.waitForTimeout(500);
+            const viewport = page.viewportSize();
+            await shot(`workflow_${name}`, [viewport.width - 15, Math.round(viewport.height / 2)]); // the empty right margin
+            const ourErrors = errors.ours.slice(ourErrorsBefore);
+            // Judged by test_frontend.py (it compares the prompt with the API twin the Python way).
+            workflows.push({ name, file, graphNodeCount: graph.nodes.length, ...result, ourErrors, screenshot: join(artifacts, `workflow_${name}.png`) });
+        }
+        await page.setViewportSize({ width: 1600, height: 1000 });
+    }
+
     check("no console errors from the extension", errors.ours.length === 0, errors.ours.join("\n"));
 } catch (error) {
     check("browser check ran to the end", false, `${error.stack ?? error}`);
@@ -331,5 +415,5 @@ try {
     await browser.close();
 }
 
-console.log(JSON.stringify({ checks, errors, screenshots }, null, 1));
+console.log(JSON.stringify({ checks, errors, screenshots, workflows }, null, 1));
 process.exit(checks.every((c) => c.ok) ? 0 : 1);

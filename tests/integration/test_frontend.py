@@ -4,7 +4,11 @@ Runs frontend_check.mjs (playwright-core driving Chromium) against the session's
 the Grid Layout drawing in the text-to-video workflow follows clicks on its widgets, warns about sizes
 that are not multiples of 16, survives save/reload and resizing; Save Video's preview plays for mp4,
 webm, gif and webp; Split Image Grid shows its frame count; no console error comes from the extension.
-Screenshots go to tests/integration/artifacts/ (git-ignored).
+And EVERY UI workflow in workflows/ loads in the graph editor (app.loadGraphData) with no missing node
+type and no error from our extension, and app.graphToPrompt turns it into its API twin in
+workflows/api/ (same node ids and types, links and widget values, compared the way
+tests/dav_testkit/workflows.py compares the twins). Screenshots go to tests/integration/artifacts/
+(git-ignored): workflow_<name>.png shows each whole workflow.
 
 Needs, besides COMFYUI_DIR: Node.js, `npm ci` run in tests/integration (playwright-core), and Chromium
 (Debian: `apt-get install chromium`; elsewhere set DRAWAVIDEO_CHROMIUM). Skipped, with the reason, without them.
@@ -20,12 +24,15 @@ from pathlib import Path
 
 import pytest
 
+from dav_testkit.workflows import compare_graphs, graph_from_api
+
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parents[1]
 SCRIPT = HERE / "frontend_check.mjs"
 ARTIFACTS = HERE / "artifacts"
 WORKFLOW = REPO_ROOT / "workflows" / "draw_a_video_t2v.json"
 GRID_IMAGE = "draw_a_video_frontend_grid.png"
+UI_WORKFLOWS = sorted((REPO_ROOT / "workflows").glob("*.json"))
 
 pytestmark = pytest.mark.integration
 
@@ -55,7 +62,7 @@ def _write_grid_image(path: Path) -> None:
     image.save(path)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def browser_tools():
     node = shutil.which("node")
     if node is None:
@@ -68,23 +75,71 @@ def browser_tools():
     return node, chromium
 
 
-def test_frontend_in_browser(comfy_server, browser_tools):
+@pytest.fixture(scope="module")
+def browser_report(comfy_server, browser_tools):
+    """Runs frontend_check.mjs once for this module: (its JSON report, the finished process)."""
     node, chromium = browser_tools
     _write_grid_image(comfy_server.input_dir / GRID_IMAGE)
     ARTIFACTS.mkdir(exist_ok=True)
     command = [node, str(SCRIPT), "--base", comfy_server.base_url, "--artifacts", str(ARTIFACTS),
-               "--chromium", chromium, "--grid-image", GRID_IMAGE]
+               "--chromium", chromium, "--grid-image", GRID_IMAGE, "--workflows-dir", str(REPO_ROOT / "workflows")]
     if WORKFLOW.is_file():
         command += ["--workflow", str(WORKFLOW)]
-    result = subprocess.run(command, cwd=HERE, capture_output=True, text=True, timeout=600)
+    result = subprocess.run(command, cwd=HERE, capture_output=True, text=True, timeout=900)
     try:
         report = json.loads(result.stdout)
     except ValueError:
         pytest.fail(f"frontend_check.mjs printed no report (exit {result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    (ARTIFACTS / "frontend_report.json").write_text(json.dumps(report, indent=1) + "\n")
+    return report, result
 
+
+def test_frontend_in_browser(browser_report):
+    report, result = browser_report
     failed = [f"- {c['name']}: {c['detail']}" for c in report["checks"] if not c["ok"]]
     assert not failed, "browser checks failed (screenshots in tests/integration/artifacts/):\n" + "\n".join(failed)
     assert not report["errors"]["ours"], "console errors from the extension:\n" + "\n".join(report["errors"]["ours"])
     assert len(report["checks"]) >= 20, [c["name"] for c in report["checks"]]
     assert all(Path(p).is_file() for p in report["screenshots"]) and len(report["screenshots"]) >= 6
     assert result.returncode == 0, result.stderr[-3000:]
+
+
+@pytest.fixture(scope="module")
+def server_specs(comfy_server):
+    return comfy_server.object_info()
+
+
+def declared_inputs_only(prompt: dict, specs: dict) -> tuple[dict, list[str]]:
+    """The prompt without inputs its node's server spec doesn't declare (ComfyUI ignores those: e.g. the
+    'preview' and 'previewMode' widgets the frontend adds to PreviewAny), and the list of what was dropped."""
+    kept, dropped = {}, []
+    for nid, node in prompt.items():
+        spec = specs.get(node["class_type"], {}).get("input", {})
+        names = set(spec.get("required", {})) | set(spec.get("optional", {}))
+        inputs = {k: v for k, v in node["inputs"].items() if k in names}
+        dropped += [f"{node['class_type']} #{nid}.{k}" for k in node["inputs"] if k not in names]
+        kept[nid] = {**node, "inputs": inputs}
+    return kept, dropped
+
+
+@pytest.mark.parametrize("path", UI_WORKFLOWS, ids=lambda p: p.stem)
+def test_ui_workflow_in_the_graph_editor(browser_report, server_specs, path):
+    report, _ = browser_report
+    entry = next((w for w in report["workflows"] if w["file"] == path.name), None)
+    assert entry is not None, f"frontend_check.mjs did not load {path.name}"
+    assert "error" not in entry, entry.get("error")
+    assert entry["reported"] == [] and entry["unregistered"] == [], \
+        f"node types missing in the graph editor: reported {entry['reported']}, unregistered {entry['unregistered']}"
+    assert entry["nodeCount"] == entry["graphNodeCount"], entry
+    assert entry["withErrors"] == [], entry["withErrors"]
+    assert entry["ourErrors"] == [], "console errors from the extension while loading:\n" + "\n".join(entry["ourErrors"])
+    twin = json.loads((REPO_ROOT / "workflows" / "api" / path.name).read_text())
+    from_editor, frontend_only = declared_inputs_only(entry["prompt"], server_specs)
+    if frontend_only:
+        print(f"\n{path.stem}: inputs only the frontend sends (not in the node specs, ignored): {', '.join(frontend_only)}")
+    problems = compare_graphs(graph_from_api(from_editor), graph_from_api(twin))
+    assert problems == [], f"app.graphToPrompt({path.name}) differs from workflows/api/{path.name}:\n" + "\n".join(problems)
+    assert Path(entry["screenshot"]).is_file()
+    if entry["overlaps"]:  # reported, not failed: the layout is the workflow builder's call
+        print(f"\n{path.stem}: overlapping nodes in the graph editor: {'; '.join(entry['overlaps'])}")
+    print(f"\n{path.stem}: {entry['nodeCount']} nodes, shown at {entry['scale']:.2f}x in {entry['screenshot']}")
