@@ -10,15 +10,6 @@ from draw_a_video.nodes.engine.errors import DrawAVideoError
 from draw_a_video.nodes.engine.quality import flicker
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Small tensors: one thread beats two that wait on each other on a busy CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def clip(frames=12, height=48, width=64, seed=0):
     """A slowly panning, mid-toned textured scene [N,H,W,3] (no clipping when colours move)."""
     gen = torch.Generator().manual_seed(seed)

@@ -136,15 +136,6 @@ def diffusers_file(weights: dict, transformer) -> dict:
 
 # -- fixtures -----------------------------------------------------------------------
 
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    """The tiny model's ops are too small to split: one thread is faster (much faster on a busy machine)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
     """The tiny FLUX folder and the test files made from it, built once for this module."""

@@ -15,15 +15,6 @@ from draw_a_video.nodes.engine.quality import clip_metrics, flicker, grid_qualit
 LAYOUT = GridLayout(rows=4, cols=4, cell_width=160, cell_height=96)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Small tensors: one thread beats two that wait on each other on a busy CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def scene_clip(frames=16, height=96, width=160, seed=0):
     """A camera panning over a scene (sky above, ground below) while a red disc moves: [N,H,W,3]."""
     gen = torch.Generator().manual_seed(seed)

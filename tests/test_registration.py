@@ -14,15 +14,6 @@ from draw_a_video.nodes.engine.layout import GridLayout
 from draw_a_video.nodes.engine.registration import EXPECTED_COLOR, FOUND_COLOR, draw_overlay, register_grid
 from draw_a_video.nodes.grid_nodes import SplitImageGridNode
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Small tensors: one thread beats two that wait on each other on a busy CPU (10x here)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 SMALL = GridLayout(rows=4, cols=4, cell_width=160, cell_height=96)  # 640x384: half the method's grid
 SMALL_GUTTER = GridLayout(rows=3, cols=3, cell_width=160, cell_height=96, gutter=16)
 
