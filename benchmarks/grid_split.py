@@ -2,8 +2,12 @@
 
     python -m benchmarks.grid_split
 
-A split or merge must cost about one copy of the data: cells are read through
-strided views and written once. Times are the median of repeated runs.
+A split or a merge should cost about one copy of the data: cells are read
+through strided views and every value is written once. Each line prints the
+median time of many runs for the split/merge and for `tensor.clone()` of the
+same tensor, and their ratio. Small tensors (one latent grid is 1 MB) are
+dominated by a fixed cost of some tens of microseconds per call, so the last
+lines show that cost separately; the ratio target applies to the batches above.
 """
 
 import statistics
@@ -17,40 +21,50 @@ from nodes.engine.layout import GridLayout
 TARGET = 1.3
 
 
-def median_seconds(fn, repeats: int = 15) -> float:
-    fn()  # warm-up
+def median_us(fn, repeats: int = 60) -> float:
+    for _ in range(3):  # warm-up: allocator and thread pool
+        fn()
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
         fn()
         times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return statistics.median(times) * 1e6
+
+
+def measure(name, layout, grids):
+    image = torch.rand(grids, layout.height, layout.width, 3)
+    latent = {"samples": torch.randn(grids, 16, layout.height // 8, layout.width // 8)}
+    frames, latent_frames = split_image(image, layout), split_latent(latent, layout)
+    copy_image = median_us(lambda: image.clone())
+    copy_latent = median_us(lambda: latent["samples"].clone())
+    return [
+        (name, "split pixels", median_us(lambda: split_image(image, layout)), copy_image),
+        (name, "merge pixels", median_us(lambda: merge_image(frames, layout)), copy_image),
+        (name, "split latent", median_us(lambda: split_latent(latent, layout)), copy_latent),
+        (name, "merge latent", median_us(lambda: merge_latent(latent_frames, layout)), copy_latent),
+    ]
 
 
 def main() -> int:
     torch.manual_seed(0)
     rows = []
-    for name, layout, batch in [
-        ("4x4 320x192, 4 grids", GridLayout(), 4),
-        ("4x4 gutter 16, serpentine", GridLayout(gutter=16, order="serpentine"), 4),
-        ("8x4 320x192, 2 grids", GridLayout(rows=8, cols=4), 2),
+    for name, layout, grids in [
+        ("4x4 320x192, 16 grids", GridLayout(), 16),
+        ("4x4 gutter 16 serpentine, 16", GridLayout(gutter=16, order="serpentine"), 16),
+        ("8x4 320x192, 8 grids", GridLayout(rows=8, cols=4), 8),
+        ("6x4 column-major, 8 grids", GridLayout(rows=6, cols=4, order="column-major"), 8),
     ]:
-        image = torch.rand(batch, layout.height, layout.width, 3)
-        frames = split_image(image, layout)
-        latent = {"samples": torch.randn(batch, 16, layout.height // 8, layout.width // 8)}
-        latent_frames = split_latent(latent, layout)
-        copy_image = median_seconds(lambda: image.clone())
-        copy_latent = median_seconds(lambda: latent["samples"].clone())
-        rows += [
-            (name, "split pixels", median_seconds(lambda: split_image(image, layout)) / copy_image),
-            (name, "merge pixels", median_seconds(lambda: merge_image(frames, layout)) / copy_image),
-            (name, "split latent", median_seconds(lambda: split_latent(latent, layout)) / copy_latent),
-            (name, "merge latent", median_seconds(lambda: merge_latent(latent_frames, layout)) / copy_latent),
-        ]
-    print(f"threads: {torch.get_num_threads()}; ratio = time / tensor copy of the same bytes (target <= {TARGET})")
-    for name, what, ratio in rows:
-        print(f"{name:30s} {what:14s} {ratio:5.2f}  {'ok' if ratio <= TARGET else 'OVER'}")
-    return 0 if all(r <= TARGET for *_, r in rows) else 1
+        rows += measure(name, layout, grids)
+    small = measure("4x4 320x192, 1 grid", GridLayout(), 1)
+    print(f"torch threads: {torch.get_num_threads()}; ratio = time / clone() of the same bytes (target <= {TARGET})")
+    for name, what, took, copy in rows:
+        ratio = took / copy
+        print(f"{name:32s} {what:13s} {took:9.0f} us  copy {copy:9.0f} us  ratio {ratio:4.2f}  {'ok' if ratio <= TARGET else 'OVER'}")
+    print("one grid (fixed cost per call = time - copy):")
+    for name, what, took, copy in small:
+        print(f"{name:32s} {what:13s} {took:9.0f} us  copy {copy:9.0f} us  fixed {took - copy:6.0f} us")
+    return 0 if all(took / copy <= TARGET for *_, took, copy in rows) else 1
 
 
 if __name__ == "__main__":

@@ -13,7 +13,8 @@
    a thread sampling /proc every millisecond cross-checks it.
 
 Single runs on a shared machine swing by +-50%, so each side's best wall time is compared,
-and the median CPU time (this process plus ffmpeg) is shown too: it does not depend on load.
+and the CPU times are shown too: the node's own CPU per frame (converting and piping) is the
+systematic cost; the encoder's work is the same on both sides.
 """
 
 from __future__ import annotations
@@ -71,9 +72,10 @@ def direct_command(fmt, path: str, quality: int, loop_count: int = 0) -> list[st
     ]
 
 
-def _cpu_seconds(before: os.times_result, after: os.times_result) -> float:
-    """CPU time of this process and its waited-for children (ffmpeg) between two os.times()."""
-    return sum(getattr(after, f) - getattr(before, f) for f in ("user", "system", "children_user", "children_system"))
+def _cpu_seconds(before: os.times_result, after: os.times_result) -> tuple[float, float]:
+    """(this process, its waited-for children = ffmpeg) CPU seconds between two os.times()."""
+    own = after.user - before.user + after.system - before.system
+    return own, after.children_user - before.children_user + after.children_system - before.children_system
 
 
 def time_direct(fmt, raw: bytes, folder: str, quality: int) -> tuple[float, float]:
@@ -113,10 +115,14 @@ def throughput(rounds: int, scale: float) -> list[dict]:
                 node.append(time_node(label, frames, 85))
                 direct.append(time_direct(fmt, raw, folder, 85))
             node_wall, direct_wall = min(t for t, _ in node), min(t for t, _ in direct)
-            node_cpu, direct_cpu = statistics.median(c for _, c in node), statistics.median(c for _, c in direct)
+            node_cpu = statistics.median(sum(c) for _, c in node)
+            direct_cpu = statistics.median(sum(c) for _, c in direct)
+            python_ms = 1000 * statistics.median(c[0] for _, c in node) / count  # conversion + streaming
+            ffmpeg_ms = 1000 * statistics.median(c[1] for _, c in direct) / count
             rows.append({
                 "label": label, "frames": count, "node_fps": count / node_wall, "direct_fps": count / direct_wall,
                 "wall_ratio": direct_wall / node_wall, "cpu_ratio": direct_cpu / node_cpu,
+                "python_ms": python_ms, "ffmpeg_ms": ffmpeg_ms, "implied": ffmpeg_ms / (ffmpeg_ms + python_ms),
                 "node_walls": [t for t, _ in node], "direct_walls": [t for t, _ in direct],
             })
     return rows
@@ -206,12 +212,17 @@ def main() -> int:
     rows = throughput(rounds=rounds, scale=0.25 if args.quick else 1.0)
     print(f"\n1. Throughput at {WIDTH}x{HEIGHT}, quality 85, frames/s of the best of {rounds} alternating rounds "
           f"(target ratio >= {THROUGHPUT_TARGET})")
-    print(f"{'format':<18}{'frames':>7}{'node':>9}{'ffmpeg':>9}{'ratio':>8}{'CPU-time ratio':>16}")
+    print(f"{'format':<18}{'frames':>7}{'node':>9}{'ffmpeg':>9}{'ratio':>8}{'CPU ratio':>11}"
+          f"{'node-side ms/f':>16}{'ffmpeg ms/f':>13}{'implied':>9}")
     ok = True
     for row in rows:
         ok &= row["wall_ratio"] >= THROUGHPUT_TARGET
         print(f"{row['label']:<18}{row['frames']:>7}{row['node_fps']:>9.1f}{row['direct_fps']:>9.1f}"
-              f"{row['wall_ratio']:>8.3f}{row['cpu_ratio']:>16.3f}")
+              f"{row['wall_ratio']:>8.3f}{row['cpu_ratio']:>11.3f}{row['python_ms']:>16.2f}{row['ffmpeg_ms']:>13.2f}"
+              f"{row['implied']:>9.3f}")
+    print("  node-side ms/f: this process's CPU per frame in the node (float->uint8 conversion, piping);\n"
+          "  ffmpeg ms/f: the encoder's CPU per frame; implied = ffmpeg / (ffmpeg + node-side), the ratio\n"
+          "  on a machine whose cores the encoder fills -- the one part of the gap that is not noise.")
     print("  (wall seconds per round, node | ffmpeg:)")
     for row in rows:
         print(f"  {row['label']:<16} " + " ".join(f"{t:.2f}" for t in row["node_walls"]) + " | "

@@ -8,6 +8,7 @@ ComfyUI: IMAGE [B,H,W,C], LATENT samples [B,C,H,W], MASK [B,H,W].
 from __future__ import annotations
 
 from fractions import Fraction
+from functools import lru_cache
 
 import torch
 
@@ -37,6 +38,7 @@ def _scaled(layout: GridLayout, scale: Fraction, what: str, size: str) -> GridLa
         ) from None
 
 
+@lru_cache(maxsize=256)  # pure and called per split: keep Fraction arithmetic off the hot path
 def fit_layout(layout: GridLayout, height: int, width: int, what: str = "image", unit: int = 1) -> GridLayout:
     """`layout` in the units of a `height` x `width` grid tensor.
 
@@ -55,6 +57,7 @@ def fit_layout(layout: GridLayout, height: int, width: int, what: str = "image",
     return _scaled(layout, scale, what, shown)
 
 
+@lru_cache(maxsize=256)
 def fit_cells(layout: GridLayout, height: int, width: int, what: str = "images") -> GridLayout:
     """`layout` scaled so its cells are `height` x `width` (frames drawn larger, or latent frames)."""
     scale = _whole_scale(height, width, layout.cell_height, layout.cell_width)
@@ -191,8 +194,8 @@ def split_latent(latent: dict, layout: GridLayout) -> dict:
     exactly as the frames are ordered. batch_index follows each grid's frames.
     """
     samples = _check_latent(latent)
-    factor = Fraction(layout.width, samples.shape[3])
-    unit = int(factor) if factor.denominator == 1 else 1
+    width = samples.shape[3]
+    unit = layout.width // width if layout.width % width == 0 else 1  # pixels per latent element, for messages
     fitted = fit_layout(layout, samples.shape[2], samples.shape[3], "latent", unit=unit)
     out = {k: v for k, v in latent.items() if k not in ("samples", "noise_mask", "batch_index")}
     out["samples"] = split_grid(samples, fitted, 2, 3)
