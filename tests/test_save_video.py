@@ -466,3 +466,15 @@ def test_node_is_registered_as_an_output_node():
     for name, (kind, options) in {**spec["required"], **spec["optional"]}.items():
         assert options.get("tooltip"), name
     assert "gif" in spec["required"]["loop_count"][1]["tooltip"] and "0 = forever" in spec["required"]["loop_count"][1]["tooltip"]
+
+
+@pytest.mark.parametrize("frames", [1, 5])
+def test_webp_of_a_still_clip_is_valid_and_keeps_metadata(pack_folders, frames):
+    """ffmpeg writes a simple (non-animated) webp when every frame is alike; it still gets its header and EXIF."""
+    path = save(torch.full((frames, 32, 48, 3), 0.5), WEBP, prompt=PROMPT)["result"][0]
+    with Image.open(path) as image:
+        exif = image.getexif()
+        assert image.size == (48, 32)
+        assert abs(image.convert("RGB").getpixel((10, 10))[0] - 128) <= 3
+    assert json.loads(exif[0x0110].split(":", 1)[1]) == PROMPT
+    assert len(decode(path)) >= 1  # a valid file for ffmpeg and Pillow alike

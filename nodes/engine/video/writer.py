@@ -168,7 +168,18 @@ def webp_exif(metadata: dict[str, str]) -> bytes:
     return data[6:] if data.startswith(b"Exif\x00\x00") else data  # a WebP EXIF chunk holds bare TIFF
 
 
-def finish_webp(path: str, alpha: bool, exif: bytes | None) -> None:
+def _extended_webp(data: bytes, width: int, height: int) -> bytes:
+    """A simple (single-image VP8/VP8L) WebP rewritten with a VP8X header, so flags and EXIF can be added.
+
+    ffmpeg's muxer writes the simple form when the clip is one still picture (every frame alike).
+    """
+    canvas = (width - 1).to_bytes(3, "little") + (height - 1).to_bytes(3, "little")
+    vp8x = b"VP8X" + struct.pack("<I", 10) + b"\0\0\0\0" + canvas
+    body = b"WEBP" + vp8x + data[12:]
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+def finish_webp(path: str, alpha: bool, exif: bytes | None, width: int, height: int) -> None:
     """Complete the extended-WebP header ffmpeg's webp muxer leaves short, in place.
 
     ffmpeg never sets the VP8X alpha flag, so readers that trust it (Pillow, libwebp's demuxer)
@@ -176,10 +187,17 @@ def finish_webp(path: str, alpha: bool, exif: bytes | None) -> None:
     after the frames, as the WebP container spec orders them), fixes the RIFF size, sets the flags.
     """
     with open(path, "r+b") as handle:
-        header = handle.read(21)
-        if len(header) < 21 or header[:4] != b"RIFF" or header[8:16] != b"WEBPVP8X":
-            raise DrawAVideoError("ffmpeg wrote a webp file without the extended (VP8X) header; cannot add transparency or metadata.")
-        flags = header[20] | (0x10 if alpha else 0)
+        header = handle.read(16)
+        if len(header) < 16 or header[:4] != b"RIFF" or header[8:12] != b"WEBP":
+            raise DrawAVideoError("ffmpeg did not write a webp file; see its message in the console.")
+        if header[12:16] in (b"VP8 ", b"VP8L"):
+            handle.seek(0)
+            extended = _extended_webp(handle.read(), width, height)
+            handle.seek(0)
+            handle.write(extended)
+            handle.truncate()
+        handle.seek(20)
+        flags = handle.read(1)[0] | (0x10 if alpha else 0)
         if exif:
             flags |= 0x08
             end = handle.seek(0, os.SEEK_END)
@@ -251,5 +269,6 @@ def write_video(
     if not os.path.isfile(path) or os.path.getsize(path) == 0:
         raise DrawAVideoError(f"ffmpeg wrote no {fmt.label} file; its message is in the console above.")
     if fmt.extension == "webp":
-        finish_webp(path, alpha=channels == 4, exif=webp_exif(metadata) if metadata and fmt.metadata == "webp_exif" else None)
+        exif = webp_exif(metadata) if metadata and fmt.metadata == "webp_exif" else None
+        finish_webp(path, alpha=channels == 4, exif=exif, width=out_w, height=out_h)
     return WrittenVideo(written, out_w, out_h, bool(padded))
