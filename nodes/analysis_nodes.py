@@ -23,16 +23,6 @@ SEARCH_INPUT = (
 )
 
 
-def _steps(total: int):
-    """A progress bar plus a cancel check, as an engine on_<step> callback."""
-    progress = host.Progress(total)
-
-    def step(_done):
-        progress.update(1)
-        host.check_interrupted()
-
-    return step
-
 
 class RegisterGridNode:
     DESCRIPTION = (
@@ -64,7 +54,7 @@ class RegisterGridNode:
         }
 
     def register(self, image, layout, search_px):
-        found = register_grid(image, layout, search_px, on_grid=_steps(image.shape[0]))
+        found = register_grid(image, layout, search_px, on_grid=host.Progress(image.shape[0]).step)
         overlay = draw_overlay(image, found)
         frames = found.frames
         return {
@@ -112,7 +102,7 @@ class GridQualityNode:
     def score(self, images, layout, search_px=DEFAULT_SEARCH_PX, weight_adherence=None, weight_smoothness=None, weight_steadiness=None):
         given = {"adherence": weight_adherence, "smoothness": weight_smoothness, "steadiness": weight_steadiness}
         weights = {k: v for k, v in given.items() if v is not None}
-        report = grid_quality(images, layout, search_px, weights, on_grid=_steps(images.shape[0]))
+        report = grid_quality(images, layout, search_px, weights, on_grid=host.Progress(images.shape[0]).step)
         best = report["best_index"]
         return (report_json(report), best, images[best : best + 1])
 
@@ -145,7 +135,7 @@ class MatchColorsNode:
 
     def match(self, images, strength, reference_mode, reference=None):
         chunks = -(-images.shape[0] // CHUNK)
-        return (match_colors(images, strength, reference, reference_mode, CHUNK, on_chunk=_steps(chunks)),)
+        return (match_colors(images, strength, reference, reference_mode, CHUNK, on_chunk=host.Progress(chunks).step),)
 
 
 NODE_CLASS_MAPPINGS = {

@@ -242,12 +242,7 @@ class DiffusersGridSamplerNode:
         host.check_interrupted()
         host.free_comfy_models()
         activate_loras(pipeline.pipe, pipeline.loras)
-        progress = host.Progress(steps)
-
-        def on_step(done, total):
-            progress.update(1)
-            host.check_interrupted()
-
+        on_step = host.Progress(steps).step
         images, latents = sample_grid(pipeline.pipe, layout, prompt, steps, guidance, seed, batch_size, on_step)
         return (images, {"samples": latents})
 

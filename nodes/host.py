@@ -131,6 +131,11 @@ class Progress:
         if self._bar is not None:
             self._bar.update_absolute(self.current, self.total, preview)
 
+    def step(self, *_progress) -> None:
+        """One step done, then honour cancel: pass it as an engine's per-step callback."""
+        self.update(1)
+        check_interrupted()
+
 
 # -- models -------------------------------------------------------------------
 

@@ -87,12 +87,7 @@ class SaveVideoNode:
         check_settings(fmt, fps, quality, loop_count)  # before a folder is made
         kind = "output" if save_output else "temp"
         folder, name, subfolder = output_target(host.directory_for(kind), filename_prefix, images.shape[2], images.shape[1])
-        progress = host.Progress(written_frame_count(images.shape[0], pingpong))
-
-        def on_frame(_written):
-            progress.update(1)
-            host.check_interrupted()
-
+        on_frame = host.Progress(written_frame_count(images.shape[0], pingpong)).step
         host.check_interrupted()
         with staged_file(folder, fmt.extension) as temp:
             write_video(images, temp, fmt, fps, quality, loop_count, pingpong, video_metadata(prompt, extra_pnginfo, layout), on_frame)
@@ -170,8 +165,7 @@ class LoadVideoFramesNode:
             if layout is not None:
                 frame = fit_frame(frame, layout.cell_width, layout.cell_height)
             frames.append(frame)
-            progress.update(1)
-            host.check_interrupted()
+            progress.step()
         if not frames:
             raise DrawAVideoError(f"no frames loaded from {video!r}: it has about {info.estimated_frames} frames and skip_first is {skip_first}; lower skip_first.")
         height, width = frames[0].shape[:2]
