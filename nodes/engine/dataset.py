@@ -32,7 +32,7 @@ import torch
 from PIL import Image
 
 from .errors import DrawAVideoError
-from .files import staged_file
+from .files import publish_new, staged_file
 from .grid import merge_image
 from .layout import GridLayout
 from .prompt import DEFAULT_SUBJECT, DEFAULT_TEMPLATE, word_prompt
@@ -169,33 +169,13 @@ def _count(n: int, noun: str) -> str:
 
 # -- files --------------------------------------------------------------------
 
-def _publish_new(temp: str, path: str) -> None:
-    """Give the finished `temp` the fixed name `path`, atomically; never replaces an existing file.
-
-    (engine/files.publish_atomically numbers its names; a dataset grid keeps its own.)
-    """
-    try:
-        os.link(temp, path)  # creates the name only if it is free
-    except FileExistsError:
-        raise DrawAVideoError(f"{path!r} appeared while it was being written; it was left as it is.") from None
-    except (OSError, NotImplementedError, AttributeError):  # no hard links (FAT, some network shares)
-        try:
-            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY))  # reserve the name
-        except FileExistsError:
-            raise DrawAVideoError(f"{path!r} appeared while it was being written; it was left as it is.") from None
-        try:
-            os.replace(temp, path)  # onto our own empty reservation
-        except BaseException:
-            os.remove(path)
-            raise
-
-
 def _write_new(path: str, data: bytes) -> None:
     """Write a new file through a hidden temp name (not *.png, so no folder loader picks it up half-written)."""
     with staged_file(os.path.dirname(path), "tmp") as temp:
         with open(temp, "wb") as f:
             f.write(data)
-        _publish_new(temp, path)
+        if not publish_new(temp, path):
+            raise DrawAVideoError(f"{path!r} appeared while it was being written; it was left as it is.")
 
 
 def _png_bytes(grid: np.ndarray) -> bytes:

@@ -121,45 +121,42 @@ def staged_file(folder: str, extension: str) -> Iterator[str]:
             os.remove(path)
 
 
-def publish_atomically(temp: str, folder: str, name: str, extension: str, max_tries: int = 1000) -> str:
-    """Give the finished file `temp` the next free numbered name; never replaces an existing file.
+def publish_new(temp: str, target: str) -> bool:
+    """Give the finished file `temp` the name `target` if that name is free; never replaces a file.
 
-    A hard link creates the name only if it is free (atomic, even against another process
-    saving at the same moment); a taken name moves on to the next number. Where hard links
-    are unsupported (some network or FAT drives) the name is reserved with O_EXCL and the
-    file moved onto the reservation. Returns the published path; `temp` is gone afterwards.
+    A hard link creates the name only if it is free (atomic, even against another process saving
+    at the same moment). Where hard links are unsupported (some network or FAT drives) the name is
+    reserved with O_EXCL and the file moved onto the reservation. Returns False, leaving `temp`,
+    when the name is taken; on True `temp` is gone.
     """
-    counter = next_counter(folder, name)
-    for _ in range(max_tries):
-        target = os.path.join(folder, numbered_name(name, counter, extension))
-        try:
-            os.link(temp, target)
-        except FileExistsError:
-            counter += 1
-            continue
-        except (OSError, NotImplementedError, AttributeError):
-            # No hard links here (FAT, some network shares): a real I/O problem fails again below.
-            return _publish_by_reservation(temp, folder, name, extension, counter, max_tries)
-        os.remove(temp)
-        return target
-    raise DrawAVideoError(f"no free file name after {max_tries} tries for {name!r} in {folder!r}; choose another filename_prefix.")
-
-
-def _publish_by_reservation(temp: str, folder: str, name: str, extension: str, counter: int, max_tries: int) -> str:
-    for _ in range(max_tries):
-        target = os.path.join(folder, numbered_name(name, counter, extension))
+    try:
+        os.link(temp, target)
+    except FileExistsError:
+        return False
+    except (OSError, NotImplementedError, AttributeError):  # no hard links here; a real I/O problem fails below
         try:
             os.close(os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
         except FileExistsError:
-            counter += 1
-            continue
+            return False
         try:
             os.replace(temp, target)  # replaces only our own empty reservation
         except BaseException:
             with contextlib.suppress(OSError):
                 os.remove(target)
             raise
-        return target
+        return True
+    os.remove(temp)
+    return True
+
+
+def publish_atomically(temp: str, folder: str, name: str, extension: str, max_tries: int = 1000) -> str:
+    """Give the finished file `temp` the next free numbered name (`name_00001_.ext`); returns it."""
+    counter = next_counter(folder, name)
+    for _ in range(max_tries):
+        target = os.path.join(folder, numbered_name(name, counter, extension))
+        if publish_new(temp, target):
+            return target
+        counter += 1
     raise DrawAVideoError(f"no free file name after {max_tries} tries for {name!r} in {folder!r}; choose another filename_prefix.")
 
 
