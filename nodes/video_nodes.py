@@ -13,7 +13,6 @@ from .engine.errors import DrawAVideoError
 from .engine.files import list_files, output_target, publish_atomically, resolve_inside, staged_file
 from .engine.video.formats import DEFAULT_FORMAT, FORMATS, get_format
 from .engine.video.reader import iter_frames, probe
-from .engine.video.resize import fit_frame
 from .engine.video.writer import check_images, check_settings, write_video, written_frame_count
 from .grid_nodes import LAYOUT_TYPE
 
@@ -161,9 +160,8 @@ class LoadVideoFramesNode:
         expected = max(0, -(-(info.estimated_frames - skip_first) // stride))
         progress = host.Progress(min(expected, frame_cap) if frame_cap else expected)
         frames = []  # uint8, a quarter of the float batch they become
-        for _, frame in iter_frames(path, stride=stride, skip=skip_first, cap=frame_cap or None):
-            if layout is not None:
-                frame = fit_frame(frame, layout.cell_width, layout.cell_height)
+        cell = (layout.cell_width, layout.cell_height) if layout is not None else None  # ffmpeg fits frames to it
+        for _, frame in iter_frames(path, stride=stride, skip=skip_first, cap=frame_cap or None, size=cell):
             frames.append(frame)
             progress.step()
         if not frames:

@@ -216,9 +216,9 @@ class _Unreadable(Exception):
     pass
 
 
-def _frames(path: str, stride: int) -> Iterator[tuple[int, np.ndarray]]:
-    """iter_frames, with any read failure turned into _Unreadable (frames already yielded stay used)."""
-    with closing(iter_frames(path, stride)) as frames:
+def _frames(path: str, stride: int, size: tuple[int, int]) -> Iterator[tuple[int, np.ndarray]]:
+    """iter_frames fitted to `size` by ffmpeg, with any read failure turned into _Unreadable (frames already yielded stay used)."""
+    with closing(iter_frames(path, stride, size=size)) as frames:
         try:
             yield from frames
         except (DrawAVideoError, OSError) as exc:
@@ -260,12 +260,12 @@ class _Builder:
         buffer: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}  # sampled index -> (cell, thumbnail)
         next_grid, taken, sampled = 0, 0, 0
         try:
-            with closing(_frames(path, self.stride)) as frames:
+            with closing(_frames(path, self.stride, cell)) as frames:
                 for k, (_, frame) in enumerate(frames):
                     self.check_cancel()
                     sampled = k + 1
                     if self._needed(base, k, next_grid):
-                        fitted = fit_frame(frame, *cell)
+                        fitted = fit_frame(frame, *cell)  # already cell-sized by ffmpeg: returned as it is
                         buffer[k] = (fitted, thumbnail(fitted) if self.threshold > 0 else None)
                     if k < next_grid * self.hop + n - 1:
                         continue

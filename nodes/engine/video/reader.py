@@ -53,18 +53,25 @@ def probe(path: str) -> VideoInfo:
     return VideoInfo(path, int(width), int(height), float(meta.get("fps") or 0.0), float(meta.get("duration") or 0.0))
 
 
-def iter_frames(path: str, stride: int = 1, skip: int = 0, cap: int | None = None) -> Iterator[tuple[int, np.ndarray]]:
+def iter_frames(
+    path: str, stride: int = 1, skip: int = 0, cap: int | None = None, size: tuple[int, int] | None = None
+) -> Iterator[tuple[int, np.ndarray]]:
     """Yield (source frame index, HxWx3 uint8 RGB) for frames skip, skip+stride, ... (at most `cap`).
 
-    A file that ends early (truncated) yields the frames ffmpeg could decode.
+    With `size` = (width, height) ffmpeg also fits each picked frame to that size: scaled to cover
+    it (aspect kept, Lanczos) and centre-cropped, as resize.fit_frame does, so only cell-sized
+    frames are piped to Python. A file that ends early (truncated) yields what ffmpeg could decode.
     """
     if stride < 1 or skip < 0 or (cap is not None and cap < 0):
         raise DrawAVideoError(f"stride must be >= 1, skip >= 0 and cap >= 0 (got stride={stride}, skip={skip}, cap={cap}).")
     if cap == 0:
         return
     # n is the decoded frame number; passthrough keeps ffmpeg from duplicating or dropping frames.
-    select = f"select='gte(n\\,{skip})*not(mod(n-{skip}\\,{stride}))'"
-    meta, frames = _open(path, ["-vf", select, "-fps_mode", "passthrough"])
+    filters = f"select='gte(n\\,{skip})*not(mod(n-{skip}\\,{stride}))'"
+    if size is not None:
+        width, height = size
+        filters += f",scale={width}:{height}:force_original_aspect_ratio=increase:flags=lanczos,crop={width}:{height}"
+    meta, frames = _open(path, ["-vf", filters, "-fps_mode", "passthrough"])
     width, height = meta["size"]
     try:
         for count, raw in enumerate(frames):
