@@ -76,14 +76,14 @@ def test_frames_are_picked_by_ffmpeg_one_at_a_time(clip, monkeypatch):
     calls = []
     real = video_nodes.iter_frames
 
-    def spy(path, stride=1, skip=0, cap=None):
-        calls.append((os.path.basename(path), stride, skip, cap))
-        yield from real(path, stride=stride, skip=skip, cap=cap)
+    def spy(path, stride=1, skip=0, cap=None, size=None):
+        calls.append((os.path.basename(path), stride, skip, cap, size))
+        yield from real(path, stride=stride, skip=skip, cap=cap, size=size)
 
     monkeypatch.setattr(video_nodes, "iter_frames", spy)
     load(clip, 3, 2, 4)
     load(clip, 2)
-    assert calls == [("stamped.mp4", 3, 2, 4), ("stamped.mp4", 2, 0, None)]
+    assert calls == [("stamped.mp4", 3, 2, 4, None), ("stamped.mp4", 2, 0, None, None)]
 
 
 # -- fitting to a layout ---------------------------------------------------------------

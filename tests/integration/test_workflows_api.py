@@ -290,8 +290,9 @@ def timings_report():
     ARTIFACTS.mkdir(exist_ok=True)
     TIMINGS_FILE.write_text(json.dumps(_timings, indent=1) + "\n")
     print("\n\nWorkflow timings (tests/integration/artifacts/timings.json):")
+    width = max(map(len, _timings))
     for name, t in _timings.items():
-        print(f"  {name:28s} {t['total_seconds']:8.1f} s   Draw-a-Video nodes {t['pack_seconds']:7.1f} s "
+        print(f"  {name:{width}s} {t['total_seconds']:8.1f} s   Draw-a-Video nodes {t['pack_seconds']:7.1f} s "
               f"({100 * t['pack_share']:.1f} %)   wall {t['wall_seconds']:.1f} s")
 
 
@@ -424,6 +425,8 @@ def test_trained_lora_loads_cleanly_and_changes_text_to_video(comfy_server, trai
     choices = comfy_server.object_info("LoraLoaderModelOnly")["LoraLoaderModelOnly"]["input"]["required"]["lora_name"][0]
     assert lora_name in choices, f"LoraLoaderModelOnly does not offer {lora_name} (output/loras is an extra loras folder): {choices}"
 
+    assert_log_check_catches_unloaded_keys(comfy_server, loras_dir)
+
     base = tiny_prompt(T2V, json.loads((API_DIR / f"{T2V}.json").read_text()), comfy_server.models, shrink=True)
     loader = [nid for nid, node in base.items() if node["class_type"] == "LoraLoaderModelOnly"]
     assert len(loader) == 1, f"{T2V} should load one LoRA: {loader}"
@@ -471,6 +474,26 @@ def test_trained_lora_loads_cleanly_and_changes_text_to_video(comfy_server, trai
           f"by mean {grid_diff.mean():.3f} / max {grid_diff.max()} ({100 * (grid_diff > 0).mean():.1f} % of values)")
     assert grid_diff.max() > 0, "the grid drawn with the trained LoRA equals the one drawn without it: the LoRA does not apply"
     assert video_diff.max() > 0, "the video drawn with the trained LoRA equals the one drawn without it: the LoRA does not apply"
+
+
+def assert_log_check_catches_unloaded_keys(server, loras_dir: Path) -> None:
+    """Control for the log check: a LoRA with a key no FLUX layer has, loaded on its own (a LoRA loader
+    patches nothing until sampling, so no sampler is needed), must put a line BAD_LORA_LINE matches
+    into this server's log segment. Otherwise a clean segment would prove nothing."""
+    import torch
+    from safetensors.torch import save_file
+
+    name = "draw_a_video_test_unmapped_key.safetensors"
+    key = "diffusion_model.no_such_layer"
+    save_file({f"{key}.lora_up.weight": torch.ones(8, 2), f"{key}.lora_down.weight": torch.ones(2, 8)}, str(loras_dir / name))
+    prompt = {"1": {"class_type": "UNETLoader", "inputs": {"unet_name": server.models["dit"], "weight_dtype": "default"}},
+              "2": {"class_type": "LoraLoaderModelOnly", "inputs": {"model": ["1", 0], "lora_name": name, "strength_model": 1.0}},
+              "3": {"class_type": "PreviewAny", "inputs": {"source": ["2", 0]}}}
+    log_start = len(server.log_text())
+    server.run(prompt, timeout=600)
+    log = wait_for_log_line(server, log_start, "Prompt executed in")
+    bad = [line for line in log.splitlines() if BAD_LORA_LINE.search(line)]
+    assert any(key in line for line in bad), f"the log check missed an unmapped LoRA key; log segment:\n{log[-4000:]}"
 
 
 def without_node(prompt: dict, nid: str) -> dict:
