@@ -229,3 +229,14 @@ def test_engine_never_touches_comfyui(pack):
         text = path.read_text()
         for forbidden in ("import folder_paths", "import comfy", "from comfy", "from ..host", "from ...host", "import server"):
             assert forbidden not in text, f"{path.name} has '{forbidden}'"
+
+
+def test_root_init_survives_a_lone_import(pack):
+    """pytest (9.2+, importlib mode) imports the repo root's __init__.py on its own: it must not fail."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("lone_init", Path(pack.__file__))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.NODE_CLASS_MAPPINGS == {} and module.WEB_DIRECTORY == "./js"
