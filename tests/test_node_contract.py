@@ -236,7 +236,7 @@ def test_root_init_survives_a_lone_import(pack):
     import importlib.util
     from pathlib import Path
 
-    spec = importlib.util.spec_from_file_location("lone_init", Path(pack.__file__))
+    spec = importlib.util.spec_from_file_location("lone_init", Path(pack.__file__), submodule_search_locations=None)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert module.NODE_CLASS_MAPPINGS == {} and module.WEB_DIRECTORY == "./js"
