@@ -21,28 +21,30 @@ from nodes.engine.layout import GridLayout
 TARGET = 1.3
 
 
-def median_us(fn, repeats: int = 60) -> float:
+def paired_us(fn, reference, repeats: int = 60) -> tuple[float, float]:
+    """Median times of `fn` and `reference`, run alternately so both see the same machine state
+    (allocator, caches, other load): a clone of tens of MB varies 2x between moments on its own."""
     for _ in range(3):  # warm-up: allocator and thread pool
-        fn()
-    times = []
+        fn(), reference()
+    times = ([], [])
     for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e6
+        for run, out in ((fn, times[0]), (reference, times[1])):
+            start = time.perf_counter()
+            run()
+            out.append(time.perf_counter() - start)
+    return statistics.median(times[0]) * 1e6, statistics.median(times[1]) * 1e6
 
 
 def measure(name, layout, grids):
     image = torch.rand(grids, layout.height, layout.width, 3)
     latent = {"samples": torch.randn(grids, 16, layout.height // 8, layout.width // 8)}
     frames, latent_frames = split_image(image, layout), split_latent(latent, layout)
-    copy_image = median_us(lambda: image.clone())
-    copy_latent = median_us(lambda: latent["samples"].clone())
+    copy_image, copy_latent = image.clone, latent["samples"].clone
     return [
-        (name, "split pixels", median_us(lambda: split_image(image, layout)), copy_image),
-        (name, "merge pixels", median_us(lambda: merge_image(frames, layout)), copy_image),
-        (name, "split latent", median_us(lambda: split_latent(latent, layout)), copy_latent),
-        (name, "merge latent", median_us(lambda: merge_latent(latent_frames, layout)), copy_latent),
+        (name, "split pixels", *paired_us(lambda: split_image(image, layout), copy_image)),
+        (name, "merge pixels", *paired_us(lambda: merge_image(frames, layout), copy_image)),
+        (name, "split latent", *paired_us(lambda: split_latent(latent, layout), copy_latent)),
+        (name, "merge latent", *paired_us(lambda: merge_latent(latent_frames, layout), copy_latent)),
     ]
 
 
