@@ -36,7 +36,7 @@ class FluxPipelineHandle:
     name: str
     loras: tuple = ()  # ((engine.flux.lora.LoraFile, strength), ...)
 
-    def with_lora(self, lora, strength: float) -> "FluxPipelineHandle":
+    def with_lora(self, lora, strength: float) -> FluxPipelineHandle:
         return replace(self, loras=self.loras + ((lora, float(strength)),))
 
 

@@ -14,9 +14,9 @@ import os
 import threading
 
 try:  # ComfyUI puts these top-level modules on sys.path; nothing else does.
-    import folder_paths as _folder_paths
     import comfy.model_management as _model_management
     import comfy.utils as _comfy_utils
+    import folder_paths as _folder_paths
 except ImportError:
     _folder_paths = _model_management = _comfy_utils = None
 

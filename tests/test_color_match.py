@@ -3,7 +3,6 @@
 import pytest
 import torch
 import torch.nn.functional as F
-
 from draw_a_video.nodes.analysis_nodes import MatchColorsNode
 from draw_a_video.nodes.engine.color_match import lab_to_srgb, match_colors, srgb_to_lab
 from draw_a_video.nodes.engine.errors import DrawAVideoError

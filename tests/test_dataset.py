@@ -10,13 +10,12 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 import torch
-from PIL import Image
-
 from draw_a_video.nodes import host
 from draw_a_video.nodes.dataset_nodes import VideosToGridDatasetNode
 from draw_a_video.nodes.engine.dataset import MANIFEST_NAME, build_grid_dataset, grid_base_names
 from draw_a_video.nodes.engine.errors import DrawAVideoError
 from draw_a_video.nodes.engine.layout import GridLayout
+from PIL import Image
 
 SMALL = GridLayout(rows=2, cols=2, cell_width=32, cell_height=16)  # 64x32 grids of 4 frames
 SIZE = (64, 48)  # source frames: wider aspect than the cells, so they are cropped top and bottom
@@ -146,7 +145,7 @@ def test_grids_hold_every_10th_frame_with_captions_and_manifest(clips, tmp_path)
     assert progress == [(1, 5, 0), (2, 5, 2), (3, 5, 4), (4, 5, 4), (5, 5, 6)]
     assert not (dataset / "cut_g0001.png").exists()  # frames 40..70 span the cut at 45
 
-    for name, (source, first, subject) in EXPECTED.items():
+    for name, (_source, first, subject) in EXPECTED.items():
         assert grid_stamps(dataset / f"{name}.png", SMALL) == [first + 10 * j for j in range(4)], name
         assert (dataset / f"{name}.txt").read_text(encoding="utf-8") == caption(subject)
     assert summary.captions == [caption(EXPECTED[g.name][2]) for g in summary.grids]

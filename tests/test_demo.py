@@ -4,7 +4,6 @@ import os
 
 import numpy as np
 import torch
-
 from draw_a_video.nodes import demo
 from draw_a_video.nodes.engine.video.reader import iter_frames, probe
 

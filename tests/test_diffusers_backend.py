@@ -7,8 +7,6 @@ import socket
 
 import pytest
 import torch
-from safetensors.torch import save_file
-
 from draw_a_video.nodes import host
 from draw_a_video.nodes.diffusers_nodes import (
     FROM_FOLDER,
@@ -32,6 +30,7 @@ from draw_a_video.nodes.engine.flux.tiny import (
 )
 from draw_a_video.nodes.engine.layout import GridLayout
 from draw_a_video.nodes.grid_nodes import GridLayoutNode, SplitImageGridNode, SplitLatentGridNode
+from safetensors.torch import save_file
 
 FOLDER = "tiny-flux"
 SMALL = GridLayout(rows=2, cols=2, cell_width=32, cell_height=32)  # 64x64: fast, for comparisons

@@ -4,7 +4,6 @@ import os
 import time
 
 import pytest
-
 from draw_a_video.nodes.engine import files
 from draw_a_video.nodes.engine.errors import DrawAVideoError
 from draw_a_video.nodes.engine.files import (

@@ -5,7 +5,6 @@ from dataclasses import replace
 
 import pytest
 import torch
-
 from draw_a_video.nodes.engine.errors import DrawAVideoError
 from draw_a_video.nodes.engine.grid import merge_image, merge_latent, split_grid, split_image, split_latent
 from draw_a_video.nodes.engine.layout import ORDERS, GridLayout

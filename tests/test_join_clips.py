@@ -2,7 +2,6 @@
 
 import pytest
 import torch
-
 from draw_a_video.nodes.engine.clips import crossfade_weights, join_clips
 from draw_a_video.nodes.engine.errors import DrawAVideoError
 from draw_a_video.nodes.sequence_nodes import JoinClipsNode

@@ -13,7 +13,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from draw_a_video.nodes.engine.layout import ORDERS, GridLayout
 
 ROOT = Path(__file__).resolve().parents[1]

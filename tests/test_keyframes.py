@@ -4,7 +4,6 @@ from dataclasses import replace
 
 import pytest
 import torch
-
 from draw_a_video.nodes.engine.errors import DrawAVideoError
 from draw_a_video.nodes.engine.grid import merge_image, split_image
 from draw_a_video.nodes.engine.keyframes import (

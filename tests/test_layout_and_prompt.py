@@ -1,7 +1,6 @@
 """Grid layout geometry, its validation messages, and the prompt wording."""
 
 import pytest
-
 from draw_a_video.nodes.engine.errors import DrawAVideoError
 from draw_a_video.nodes.engine.layout import GridLayout, nearest_multiples
 from draw_a_video.nodes.engine.prompt import DEFAULT_TEMPLATE, word_prompt

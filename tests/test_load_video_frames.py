@@ -5,7 +5,6 @@ import os
 import numpy as np
 import pytest
 import torch
-
 from draw_a_video.nodes import video_nodes
 from draw_a_video.nodes.engine.errors import DrawAVideoError
 from draw_a_video.nodes.engine.layout import GridLayout

@@ -8,7 +8,6 @@ import inspect
 
 import pytest
 import torch
-
 from draw_a_video import NODE_CLASS_MAPPINGS, NODE_DISPLAY_NAME_MAPPINGS, WEB_DIRECTORY
 from draw_a_video.nodes.engine.layout import GridLayout
 
@@ -169,7 +168,7 @@ def test_declaration_is_complete(node_id):
     assert cls.CATEGORY.startswith("Draw-a-Video/")
     assert len(cls.DESCRIPTION) > 40
     assert callable(getattr(cls, cls.FUNCTION))
-    for section, name, entry in input_entries(cls):
+    for _section, name, entry in input_entries(cls):
         kind, options = entry[0], entry[1] if len(entry) > 1 else {}
         assert isinstance(kind, list) or kind in KNOWN_TYPES, f"{name}: unknown type {kind}"
         assert options.get("tooltip"), f"input {name} has no tooltip"

@@ -6,7 +6,6 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-
 from draw_a_video.nodes.analysis_nodes import RegisterGridNode
 from draw_a_video.nodes.engine.errors import DrawAVideoError
 from draw_a_video.nodes.engine.grid import merge_image, split_image

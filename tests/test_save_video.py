@@ -10,8 +10,6 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 import torch
-from PIL import Image
-
 from draw_a_video.nodes import host
 from draw_a_video.nodes.engine.errors import DrawAVideoError
 from draw_a_video.nodes.engine.layout import GridLayout
@@ -19,6 +17,7 @@ from draw_a_video.nodes.engine.video import writer
 from draw_a_video.nodes.engine.video.formats import FORMATS, get_format, load_formats
 from draw_a_video.nodes.engine.video.reader import iter_frames
 from draw_a_video.nodes.video_nodes import NODE_CLASS_MAPPINGS, SaveVideoNode
+from PIL import Image
 
 MP4, WEBM, GIF, WEBP = "mp4 (h264)", "webm (vp9)", "gif", "webp (animated)"
 # Mean absolute error (in 1/255 steps) allowed after a round trip of smooth frames at quality 85:
@@ -463,7 +462,7 @@ def test_node_is_registered_as_an_output_node():
     assert spec["optional"]["layout"][0] == "GRID_LAYOUT"
     assert spec["required"]["filename_prefix"][1]["default"] == "DrawAVideo/video"
     assert spec["required"]["save_output"][1]["default"] is True
-    for name, (kind, options) in {**spec["required"], **spec["optional"]}.items():
+    for name, (_kind, options) in {**spec["required"], **spec["optional"]}.items():
         assert options.get("tooltip"), name
     assert "gif" in spec["required"]["loop_count"][1]["tooltip"] and "0 = forever" in spec["required"]["loop_count"][1]["tooltip"]
 

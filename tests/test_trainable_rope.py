@@ -1,7 +1,6 @@
 """The trainable RoPE: ComfyUI's maths, gradients where needed, the fused op everywhere else."""
 
 import torch
-
 from draw_a_video.nodes import host
 from draw_a_video.nodes.engine.trainable_rope import dispatching_rope, rope1
 from draw_a_video.nodes.training_nodes import TrainableFluxNode

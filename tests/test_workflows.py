@@ -5,7 +5,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from dav_testkit.workflows import (
     UI_ONLY_NODES,
     all_specs,
@@ -108,7 +107,7 @@ def test_checker_catches_an_unknown_node(specs):
 def test_checker_catches_a_link_of_the_wrong_type(specs):
     wf = t2v()
     split = node_of(wf, "DrawAVideo_SplitImageGrid")
-    link = next(l for l in wf["links"] if l[0] == split["inputs"][0]["link"])
+    link = next(lk for lk in wf["links"] if lk[0] == split["inputs"][0]["link"])
     vae = node_of(wf, "VAELoader")
     link[1], link[2] = vae["id"], 0
     assert any("output VAE into DrawAVideo_SplitImageGrid.image" in p for p in check_ui_workflow(wf, specs))

@@ -20,7 +20,7 @@ Grey (1-channel) frames are matched on their one channel; alpha passes through.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 

@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field, replace
 from io import BytesIO
-from typing import Callable, Iterator
 
 import numpy as np
 import torch

@@ -18,7 +18,7 @@ import os
 import re
 import time
 import uuid
-from typing import Iterator
+from collections.abc import Iterator
 
 from .errors import DrawAVideoError
 

@@ -90,7 +90,7 @@ class GridLayout:
                 )
         return problems
 
-    def check_flux(self) -> "GridLayout":
+    def check_flux(self) -> GridLayout:
         problems = self.flux_problems()
         if problems:
             raise DrawAVideoError(" ".join(problems))
@@ -113,7 +113,7 @@ class GridLayout:
         return row * (self.cell_height + self.gutter), col * (self.cell_width + self.gutter)
 
     # -- scaling and transport --------------------------------------------
-    def scaled(self, factor: Fraction) -> "GridLayout":
+    def scaled(self, factor: Fraction) -> GridLayout:
         """The same grid drawn `factor` times larger; raises if a size would not be whole."""
         sizes = {}
         for name in ("cell_width", "cell_height", "gutter"):
@@ -130,7 +130,7 @@ class GridLayout:
         return json.dumps(self.to_dict(), sort_keys=True)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "GridLayout":
+    def from_dict(cls, data: dict) -> GridLayout:
         known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
         return cls(**known)
 

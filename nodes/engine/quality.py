@@ -25,7 +25,7 @@ each, all computed on the frames cut where registration found the cells:
 from __future__ import annotations
 
 import json
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F

@@ -43,8 +43,8 @@ cell count scores only for the borders that happen to fall where expected.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 import torch.nn.functional as F

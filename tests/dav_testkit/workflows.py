@@ -223,7 +223,7 @@ def check_ui_workflow(workflow: dict, specs: dict) -> list[str]:
             required = name in spec["input"].get("required", {})
             if required and not inp.is_widget and name not in linked:
                 problems.append(f"{where}: required input {name} ({inp.type}) is not connected")
-    for link_id, origin, oslot, target, tslot, ltype in workflow["links"]:
+    for link_id, origin, oslot, target, tslot, _ltype in workflow["links"]:
         where = f"link {link_id}"
         if origin not in nodes or target not in nodes:
             problems.append(f"{where}: joins a node that does not exist")
@@ -301,7 +301,7 @@ def compare_graphs(ui: Graph, api: Graph) -> list[str]:
 
 @dataclass
 class Output:
-    node: "NodeDraft"
+    node: NodeDraft
     slot: int
 
 

@@ -53,7 +53,7 @@ class EventStream:
         self.error: BaseException | None = None
 
     # -- connection --------------------------------------------------------------
-    def start(self, timeout: float = 30.0) -> "EventStream":
+    def start(self, timeout: float = 30.0) -> EventStream:
         sock = socket.create_connection((self.host, self.port), timeout=timeout)
         key = base64.b64encode(os.urandom(16)).decode()
         sock.sendall((f"GET {self.path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nUpgrade: websocket\r\n"
@@ -164,11 +164,11 @@ class EventStream:
         with self._changed:
             return len(self.messages)
 
-    def for_prompt(self, prompt_id: str, since: int = 0) -> list["EventStream.Message"]:
+    def for_prompt(self, prompt_id: str, since: int = 0) -> list[EventStream.Message]:
         with self._changed:
             return [m for m in self.messages[since:] if m.data.get("prompt_id") == prompt_id]
 
-    def wait_for(self, predicate, timeout: float = 60.0, since: int = 0) -> "EventStream.Message":
+    def wait_for(self, predicate, timeout: float = 60.0, since: int = 0) -> EventStream.Message:
         """The first message (from index `since`) that `predicate` accepts; TimeoutError if none comes."""
         deadline = time.monotonic() + timeout
         with self._changed:
@@ -183,7 +183,7 @@ class EventStream:
                                        + (f" (websocket: {self.error})" if self.error else ""))
                 self._changed.wait(min(left, 1.0))
 
-    def wait_for_end(self, prompt_id: str, timeout: float = 30.0, since: int = 0) -> "EventStream.Message":
+    def wait_for_end(self, prompt_id: str, timeout: float = 30.0, since: int = 0) -> EventStream.Message:
         """The execution_success / _error / _interrupted message of a prompt."""
         return self.wait_for(lambda m: m.type in END_EVENTS and m.data.get("prompt_id") == prompt_id, timeout, since)
 
@@ -202,7 +202,7 @@ class PromptTimings:
     nodes: list = field(default_factory=list)  # [{"id", "class_type", "seconds", "cached"}], in run order
 
     @classmethod
-    def from_events(cls, prompt_id: str, messages: list, prompt: dict) -> "PromptTimings":
+    def from_events(cls, prompt_id: str, messages: list, prompt: dict) -> PromptTimings:
         start = next((m.time for m in messages if m.type == "execution_start"), None)
         end = next((m for m in messages if m.type in END_EVENTS), None)
         if start is None or end is None:

@@ -260,9 +260,8 @@ def _ensure_tiny_diffusers(cache: Path) -> dict[str, str]:
     if stamp.is_file() and stamp.read_text().strip() == TINY_DIFFUSERS_VERSION and lora.is_file():
         return names
     import torch
-    from safetensors.torch import save_file
-
     from draw_a_video.nodes.engine.flux.tiny import build_tiny_flux_pipeline  # the pack, imported by tests/conftest.py
+    from safetensors.torch import save_file
 
     pipe = build_tiny_flux_pipeline(seed=0)
     staging = folder.with_name(f".{folder.name}.{os.getpid()}.tmp")

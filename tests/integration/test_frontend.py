@@ -23,7 +23,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from dav_testkit.workflows import compare_graphs, graph_from_api
 
 HERE = Path(__file__).resolve().parent

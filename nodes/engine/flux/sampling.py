@@ -13,7 +13,7 @@ VAEDecode, Split Latent Grid and every latent node read it as their own.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 

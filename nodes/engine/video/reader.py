@@ -7,8 +7,8 @@ and pipes a tenth of the frames, and a clip is never held in memory whole.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 import imageio_ffmpeg
 import numpy as np
@@ -39,7 +39,7 @@ def _open(path: str, output_params: list[str] | None = None):
     frames = imageio_ffmpeg.read_frames(path, output_params=(output_params or []) + ["-sws_flags", SWS_FLAGS])
     try:
         meta = next(frames)
-    except (IOError, OSError, RuntimeError, StopIteration) as exc:
+    except (OSError, RuntimeError, StopIteration) as exc:
         frames.close()
         raise DrawAVideoError(f"cannot read video {os.path.basename(path)!r}: ffmpeg found no video stream ({str(exc).strip().splitlines()[0] if str(exc).strip() else 'no detail'}).") from None
     return meta, frames

@@ -24,8 +24,8 @@ import re
 import shutil
 import struct
 import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 import imageio_ffmpeg
 import numpy as np
