@@ -185,3 +185,20 @@ def test_node_is_registered():
     node = NODE_CLASS_MAPPINGS["DrawAVideo_LoadVideoFrames"]
     assert node.RETURN_TYPES == ("IMAGE", "FLOAT", "INT") and node.CATEGORY == "Draw-a-Video/video"
     assert len(node.OUTPUT_TOOLTIPS) == 3
+
+
+def test_fitting_frames_logs_no_resize_warning_but_other_readers_still_do(clip, pack_folders, caplog):
+    """imageio-ffmpeg warns when frames come out at another size than the source's; the pack fits
+    frames to the cell on purpose, so that line must not reach ComfyUI's console for every clip,
+    while the same warning from anyone else's reader still gets through."""
+    import logging
+
+    from draw_a_video.nodes.engine.video.reader import iter_frames
+
+    path = str(pack_folders["input"] / clip)
+    with caplog.at_level(logging.WARNING, logger="imageio_ffmpeg"):
+        frames = [frame for _, frame in iter_frames(path, stride=10, size=(16, 8))]
+        assert [f.shape for f in frames] == [(8, 16, 3)] * 3
+        assert "frame size for reading" not in caplog.text
+        logging.getLogger("imageio_ffmpeg").warning("The frame size for reading (1, 1) is different from the source frame size (2, 2).")
+        assert "frame size for reading" in caplog.text

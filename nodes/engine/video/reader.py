@@ -6,7 +6,9 @@ and pipes a tenth of the frames, and a clip is never held in memory whole.
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -16,6 +18,21 @@ import numpy as np
 from ..errors import DrawAVideoError
 
 SWS_FLAGS = "bicubic+accurate_rnd+full_chroma_int"
+
+
+class _ResizeWarningFilter(logging.Filter):
+    """imageio-ffmpeg warns whenever frames come out at another size than the source's. Ours are
+    fitted to the cell on purpose, so that warning would only fill ComfyUI's console, once per clip;
+    it is dropped while (and only while) this thread opens a fitting reader."""
+
+    fitting = threading.local()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not getattr(self.fitting, "on", False) or "frame size for reading" not in record.getMessage()
+
+
+_resize_warning = _ResizeWarningFilter()
+logging.getLogger("imageio_ffmpeg").addFilter(_resize_warning)
 
 
 @dataclass(frozen=True)
@@ -31,17 +48,20 @@ class VideoInfo:
         return round(self.fps * self.duration)
 
 
-def _open(path: str, output_params: list[str] | None = None):
+def _open(path: str, output_params: list[str] | None = None, resizes: bool = False):
     if not os.path.isfile(path):
         raise DrawAVideoError(f"video file {path!r} does not exist; check the file name and folder.")
     # Accurate YUV->RGB: ffmpeg's default fast conversion is off by ~1.5/255 (green reads dark).
     # The matrix and range still come from the file's own colour tags.
     frames = imageio_ffmpeg.read_frames(path, output_params=(output_params or []) + ["-sws_flags", SWS_FLAGS])
+    _resize_warning.fitting.on = resizes
     try:
-        meta = next(frames)
+        meta = next(frames)  # ffmpeg's header is parsed here
     except (OSError, RuntimeError, StopIteration) as exc:
         frames.close()
         raise DrawAVideoError(f"cannot read video {os.path.basename(path)!r}: ffmpeg found no video stream ({str(exc).strip().splitlines()[0] if str(exc).strip() else 'no detail'}).") from None
+    finally:
+        _resize_warning.fitting.on = False
     return meta, frames
 
 
@@ -71,7 +91,7 @@ def iter_frames(
     if size is not None:
         width, height = size
         filters += f",scale={width}:{height}:force_original_aspect_ratio=increase:flags=lanczos,crop={width}:{height}"
-    meta, frames = _open(path, ["-vf", filters, "-fps_mode", "passthrough"])
+    meta, frames = _open(path, ["-vf", filters, "-fps_mode", "passthrough"], resizes=size is not None)
     width, height = meta["size"]
     try:
         for count, raw in enumerate(frames):
