@@ -482,3 +482,12 @@ def test_lora_handle_type_is_checked(models):
     with pytest.raises(DrawAVideoError, match="Load FLUX"):
         DiffusersLoraNode().add(object(), "lora_diffusers.safetensors", 1.0)
     assert isinstance(load(), FluxPipelineHandle)
+
+
+def test_a_lora_file_that_is_missing_or_not_safetensors_is_refused_by_name(models):
+    (models / "loras" / "pickled.pt").write_bytes(b"not read")
+    base = load()
+    with pytest.raises(DrawAVideoError, match="lora_name 'pickled.pt' is not a .safetensors file"):
+        with_loras(base, ("pickled.pt", 1.0))
+    with pytest.raises(DrawAVideoError, match="lora_name .gone.safetensors. is not in models/loras"):
+        with_loras(base, ("gone.safetensors", 1.0))

@@ -160,6 +160,17 @@ def publish_atomically(temp: str, folder: str, name: str, extension: str, max_tr
     raise DrawAVideoError(f"no free file name after {max_tries} tries for {name!r} in {folder!r}; choose another filename_prefix.")
 
 
+def require_safetensors(path: str, what: str) -> None:
+    """A model file picked in a dropdown must exist and be .safetensors (the one format read without running code)."""
+    if not os.path.isfile(path):
+        raise DrawAVideoError(f"{what} {path!r} does not exist; pick a file from the list, or refresh it (press R).")
+    if not path.endswith(".safetensors"):
+        raise DrawAVideoError(
+            f"{what} {os.path.basename(path)!r} is not a .safetensors file; only .safetensors is read "
+            "(pickled .ckpt/.pt/.bin files can run code, and GGUF needs its own loader)."
+        )
+
+
 def list_files(base_dir: str, extensions: tuple[str, ...]) -> list[str]:
     """Files under base_dir (subfolders too) with one of `extensions`, as sorted '/' paths; hidden ones skipped."""
     wanted = tuple(f".{e.lower().lstrip('.')}" for e in extensions)

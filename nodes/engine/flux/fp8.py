@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 import torch
 
 from ..errors import DrawAVideoError
+from ..files import require_safetensors
 
 SCALED_FP8 = "scaled fp8"
 COMFY_QUANT = "comfy quant"
@@ -49,21 +50,11 @@ class CheckpointInfo:
     dtypes: set[str] = field(default_factory=set)
 
 
-def _check_file(path: str, what: str) -> None:
-    if not os.path.isfile(path):
-        raise DrawAVideoError(f"{what} {path!r} does not exist; pick a file from the list, or refresh it (press R).")
-    if not path.endswith(".safetensors"):
-        raise DrawAVideoError(
-            f"{what} {os.path.basename(path)!r} is not a .safetensors file; only .safetensors is read "
-            "(pickled .ckpt/.pt/.bin files can run code, and GGUF needs its own loader)."
-        )
-
-
 def inspect_checkpoint(path: str) -> CheckpointInfo:
     """Classify a transformer file by its keys and header metadata, without reading the weights."""
     from safetensors import safe_open
 
-    _check_file(path, "transformer_file")
+    require_safetensors(path, "transformer_file")
     with safe_open(path, framework="pt") as f:
         keys = list(f.keys())
         metadata = f.metadata() or {}

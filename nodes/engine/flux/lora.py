@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 import torch
 
 from ..errors import DrawAVideoError
+from ..files import require_safetensors
 from .keys import module_table
 
 log = logging.getLogger("draw_a_video.flux")
@@ -148,13 +149,7 @@ def _check_layers(label: str, layers: dict[str, tuple], linear: dict[str, tuple[
 def _read_header(path: str):
     from safetensors import safe_open
 
-    if not os.path.isfile(path):
-        raise DrawAVideoError(f"lora_name {path!r} does not exist; pick a file from the list, or refresh it (press R).")
-    if not path.endswith(".safetensors"):
-        raise DrawAVideoError(
-            f"lora_name {os.path.basename(path)!r} is not a .safetensors file; only .safetensors LoRAs are read "
-            "(pickled .pt/.ckpt/.bin files can run code)."
-        )
+    require_safetensors(path, "lora_name")
     with safe_open(path, framework="pt") as f:
         return {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
 
