@@ -142,3 +142,15 @@ def test_ui_workflow_in_the_graph_editor(browser_report, server_specs, path):
     # Sizes as the editor draws them (previews, frontend-added widgets): nodes must not cover each other.
     assert entry["overlaps"] == [], f"{path.name}: overlapping nodes in the graph editor: {'; '.join(entry['overlaps'])}"
     print(f"\n{path.stem}: {entry['nodeCount']} nodes, shown at {entry['scale']:.2f}x in {entry['screenshot']}")
+
+
+def test_ui_workflows_are_listed_and_served_as_templates(comfy_server):
+    """Workflow > Browse Templates lists a pack's workflows/*.json (not the API twins one folder down)
+    under the pack's folder name, and the editor fetches each from /api/workflow_templates/<pack>/."""
+    listed = comfy_server.get_json("/workflow_templates")
+    packs = [name for name, names in listed.items() if set(names) & {p.stem for p in UI_WORKFLOWS}]
+    assert len(packs) == 1, f"/workflow_templates: {listed}"
+    assert sorted(listed[packs[0]]) == sorted(p.stem for p in UI_WORKFLOWS), listed[packs[0]]
+    for path in UI_WORKFLOWS:
+        served = comfy_server.get_json(f"/api/workflow_templates/{packs[0]}/{path.name}")
+        assert served == json.loads(path.read_text()), f"/api/workflow_templates/{packs[0]}/{path.name} is not workflows/{path.name}"
