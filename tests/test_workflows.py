@@ -73,6 +73,19 @@ def test_ui_workflow_explains_itself(path):
     assert notes and all(len(n["widgets_values"][0]) > 100 for n in notes)
 
 
+def test_every_template_has_a_thumbnail_and_every_thumbnail_a_template():
+    """ComfyUI's template browser shows workflows/<name>.jpg beside each workflow: one small JPEG per
+    UI workflow (tests/integration/make_thumbnails.py), none left over from a removed one."""
+    from PIL import Image
+
+    thumbs = sorted((ROOT / "workflows").glob("*.jpg"))
+    assert [t.stem for t in thumbs] == [p.stem for p in UI_WORKFLOWS]
+    for thumb in thumbs:
+        with Image.open(thumb) as image:
+            assert image.format == "JPEG" and 320 <= image.width <= 640, (thumb.name, image.format, image.size)
+        assert thumb.stat().st_size < 100_000, thumb.name
+
+
 def test_t2v_is_the_issue_graph():
     api = load(ROOT / "workflows" / "api" / "draw_a_video_t2v.json")
     types = sorted(node["class_type"] for node in api.values())

@@ -154,3 +154,5 @@ def test_ui_workflows_are_listed_and_served_as_templates(comfy_server):
     for path in UI_WORKFLOWS:
         served = comfy_server.get_json(f"/api/workflow_templates/{packs[0]}/{path.name}")
         assert served == json.loads(path.read_text()), f"/api/workflow_templates/{packs[0]}/{path.name} is not workflows/{path.name}"
+        thumbnail = comfy_server.request(f"/api/workflow_templates/{packs[0]}/{path.stem}.jpg")
+        assert thumbnail == path.with_suffix(".jpg").read_bytes(), f"the template browser gets no thumbnail for {path.stem}"
