@@ -518,3 +518,35 @@ def wait_for_log_line(server, since: int, text: str, timeout: float = 30.0) -> s
             assert text in log, f"no {text!r} in the server log after offset {since}:\n{log[-4000:]}"
             return log
         time.sleep(0.2)
+
+
+# -- the README's headless example, as written ---------------------------------------------------
+
+def test_readme_headless_example_runs_as_written(comfy_server, tmp_path):
+    """The README's Python example (POST /prompt, poll /history, fetch through /view), run unchanged but
+    for the server address, from a folder laid out like ComfyUI's (custom_nodes/ComfyUI-Draw-a-Video/
+    workflows/api/draw_a_video_t2v.json, here the shrunk tiny-model copy): it must leave the video and
+    the grid preview in its working folder."""
+    import subprocess
+    import sys
+
+    readme = (REPO_ROOT / "README.md").read_text()
+    section = readme.split("## Headless use over the HTTP API", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    default_server = 'SERVER = "http://127.0.0.1:8188"'
+    assert default_server in code, "the README example no longer sets SERVER the way this test expects"
+    code = code.replace(default_server, f'SERVER = "{comfy_server.base_url}"')
+
+    api_file = tmp_path / "custom_nodes" / "ComfyUI-Draw-a-Video" / "workflows" / "api" / f"{T2V}.json"
+    api_file.parent.mkdir(parents=True)
+    api_file.write_text(json.dumps(tiny_prompt(T2V, json.loads((API_DIR / f"{T2V}.json").read_text()), comfy_server.models, shrink=True)))
+    run = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, f"the README example failed:\n{run.stderr[-3000:]}\n{comfy_server.log_tail()}"
+
+    videos = sorted(tmp_path.glob("*.mp4"))
+    previews = sorted(tmp_path.glob("*.png"))
+    assert len(videos) == 1 and len(previews) == 1, sorted(p.name for p in tmp_path.iterdir())
+    video, preview = comfy_server.probe(videos[0]), comfy_server.probe(previews[0])
+    assert (video.frames, video.size) == (16, (64, 32)), video
+    assert preview.size == (256, 128), preview
+    print(f"README example fetched {videos[0].name} (16 frames of 64x32) and {previews[0].name}")
