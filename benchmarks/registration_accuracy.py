@@ -19,30 +19,14 @@ their borders moved, and of continuous pictures with no grid at all.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import math
-import sys
 import time
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _pack():
-    """Import the repo root as the package `draw_a_video`, as ComfyUI and the tests do."""
-    if "draw_a_video" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("draw_a_video", ROOT / "__init__.py", submodule_search_locations=[str(ROOT)])
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["draw_a_video"] = module
-        spec.loader.exec_module(module)
-    from draw_a_video.nodes.engine import registration
-    from draw_a_video.nodes.engine.layout import GridLayout
-
-    return registration, GridLayout
-
+from nodes.engine.layout import GridLayout
+from nodes.engine.registration import register_grid
 
 STYLES = ("cut", "line", "gutter", "video")
 
@@ -142,7 +126,6 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 gives steady timings on a shared machine)")
     args = parser.parse_args(argv)
-    registration, GridLayout = _pack()
     torch.set_num_threads(args.threads)
     plain, gutter_layout = GridLayout(), GridLayout(gutter=16)
     gen = torch.Generator().manual_seed(args.seed)
@@ -154,16 +137,16 @@ def main(argv=None):
         layout = gutter_layout if style == "gutter" else plain
         img, rows, cols = synthetic_grid(gen, layout, style, max_offset=12, blur=bool(i % 2))
         start, cpu_start = time.perf_counter(), time.process_time()
-        found = registration.register_grid(img[None], layout)
+        found = register_grid(img[None], layout)
         seconds.append(time.perf_counter() - start)
         cpu_seconds.append(time.process_time() - cpu_start)
         errors[style].append(torch.cat([edge_errors(found.rows[0], rows), edge_errors(found.cols[0], cols)]))
         if i < 30:  # adherence of clean, moved and grid-less pictures on the plain layout
             clean, _, _ = synthetic_grid(gen, plain, "cut", max_offset=0)
             moved, _, _ = synthetic_grid(gen, plain, "cut", max_offset=12)
-            adherence["clean"].append(float(registration.register_grid(clean[None], plain).adherence[0]))
-            adherence["moved"].append(float(registration.register_grid(moved[None], plain).adherence[0]))
-            adherence["no grid"].append(float(registration.register_grid(continuous_picture(gen, plain)[None], plain).adherence[0]))
+            adherence["clean"].append(float(register_grid(clean[None], plain).adherence[0]))
+            adherence["moved"].append(float(register_grid(moved[None], plain).adherence[0]))
+            adherence["no grid"].append(float(register_grid(continuous_picture(gen, plain)[None], plain).adherence[0]))
 
     print(f"registration accuracy over {args.grids} random 1280x768 grids (borders moved up to +-12 px, search +-16 px)")
     print(f"{'style':<8} {'edges':>6} {'within 1px':>11} {'mean err':>9} {'max err':>8}")

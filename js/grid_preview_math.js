@@ -37,12 +37,16 @@ export function readLayout(values = {}) {
     return { layout, problems };
 }
 
+/** FLUX image tokens of a width x height image (GridLayout.flux_tokens): one per 16x16 px patch. */
+function fluxTokens(width, height) {
+    return Math.floor(width / FLUX_MULTIPLE) * Math.floor(height / FLUX_MULTIPLE);
+}
+
 /** Image size, frame count and FLUX image tokens of a layout (as GridLayout.width/.height/.frames/.flux_tokens). */
 export function gridSize({ rows, cols, cell_width, cell_height, gutter }) {
     const width = cols * cell_width + (cols - 1) * gutter;
     const height = rows * cell_height + (rows - 1) * gutter;
-    const tokens = Math.floor(width / FLUX_MULTIPLE) * Math.floor(height / FLUX_MULTIPLE);
-    return { width, height, frames: rows * cols, tokens };
+    return { width, height, frames: rows * cols, tokens: fluxTokens(width, height) };
 }
 
 /** [row, col] of the cell holding 0-based frame `frame` (GridLayout.cell_of_frame). */
@@ -117,7 +121,7 @@ export function vramEstimate({ width, height }) {
     const latentArea = Math.floor(width / 8) * Math.floor(height / 8);
     const activations = latentArea * 2 * 0.01 * FLUX_MEMORY_USAGE_FACTOR * MIB;
     return {
-        tokens: Math.floor(width / FLUX_MULTIPLE) * Math.floor(height / FLUX_MULTIPLE),
+        tokens: fluxTokens(width, height),
         activations,
         bf16: FLUX_DEV_WEIGHTS.bf16 + activations,
         fp8: FLUX_DEV_WEIGHTS.fp8 + activations,

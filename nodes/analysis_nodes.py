@@ -23,7 +23,6 @@ SEARCH_INPUT = (
 )
 
 
-
 class RegisterGridNode:
     DESCRIPTION = (
         "Finds where the model really drew each cell border (within search_px of the layout's), cuts the frames "

@@ -28,13 +28,13 @@ def _load_grid(path: str) -> torch.Tensor:
     return torch.from_numpy(pixels)[None]
 
 
-def _fingerprint(folder: str, recursive: bool, keep) -> list[tuple]:
-    """(relative name, size, mtime) of the files `keep` accepts, so a changed folder changes the hash."""
+def _fingerprint(folder: str, recursive: bool) -> list[tuple]:
+    """(relative name, size, mtime) of the files not hidden, so a changed folder changes the hash."""
     entries = []
     for base, dirs, files in os.walk(folder):
         dirs.sort()
         for name in sorted(files):
-            if keep(name):
+            if not name.startswith("."):
                 stat = os.stat(os.path.join(base, name))
                 entries.append((os.path.relpath(os.path.join(base, name), folder), stat.st_size, stat.st_mtime_ns))
         if not recursive:
@@ -111,9 +111,9 @@ class VideosToGridDatasetNode:
             return float("nan")  # never cached: the run reports the error
         digest = hashlib.sha256()
         if os.path.isdir(videos):  # videos and their subject sidecars
-            digest.update(repr(_fingerprint(videos, include_subfolders, lambda n: not n.startswith("."))).encode())
+            digest.update(repr(_fingerprint(videos, include_subfolders)).encode())
         if os.path.isdir(dataset):  # deleting grids re-runs too
-            digest.update(repr(_fingerprint(dataset, False, lambda n: not n.startswith("."))).encode())
+            digest.update(repr(_fingerprint(dataset, False)).encode())
         return digest.hexdigest()
 
     def build(self, video_folder, layout, stride, hop, subject, dataset_name, max_grids_per_video,

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 from . import host
 from .engine.errors import DrawAVideoError
-from .engine.flux.loading import DTYPES, MEMORY_MODES
+from .engine.flux.loading import DTYPES, MEMORY_MODES, MODEL_INDEX, is_diffusers_folder
 from .grid_nodes import LAYOUT_INPUT
 
 CATEGORY = "Draw-a-Video/diffusers"
@@ -47,7 +47,7 @@ def diffusers_folders() -> list[str]:
     that hold a model_index.json."""
     found = set()
     for root in host.model_folders("diffusers"):
-        for pattern in ("*/model_index.json", "*/*/model_index.json"):
+        for pattern in (f"*/{MODEL_INDEX}", f"*/*/{MODEL_INDEX}"):
             for index in glob.glob(os.path.join(glob.escape(root), pattern)):
                 found.add(os.path.relpath(os.path.dirname(index), root).replace(os.sep, "/"))
     return sorted(found)
@@ -56,7 +56,7 @@ def diffusers_folders() -> list[str]:
 def diffusers_folder_path(name: str) -> str:
     for root in host.model_folders("diffusers"):
         path = os.path.join(root, name)
-        if os.path.isfile(os.path.join(path, "model_index.json")):
+        if is_diffusers_folder(path):
             return path
     raise DrawAVideoError(
         f"model_folder {name!r} is not in models/diffusers (or has no model_index.json); put a diffusers FLUX.1 "
@@ -92,15 +92,12 @@ def _drop_cached_pipeline() -> None:
     """Release the cached pipeline before loading another: two FLUX pipelines rarely fit at once."""
     import gc
 
+    import torch
+
     _cache["key"] = _cache["handle"] = None
     gc.collect()
-    try:
-        import torch
-
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()
-    except ImportError:
-        pass
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
 
 
 class DiffusersFluxLoaderNode:
@@ -133,7 +130,7 @@ class DiffusersFluxLoaderNode:
     @classmethod
     def IS_CHANGED(cls, model_folder, transformer_file=FROM_FOLDER, **kwargs):
         try:
-            index = os.path.join(diffusers_folder_path(model_folder), "model_index.json")
+            index = os.path.join(diffusers_folder_path(model_folder), MODEL_INDEX)
         except DrawAVideoError:
             index = None
         transformer = host.model_path("diffusion_models", transformer_file) if transformer_file != FROM_FOLDER else None
@@ -150,7 +147,7 @@ class DiffusersFluxLoaderNode:
         folder = diffusers_folder_path(model_folder)
         transformer = None if transformer_file in (FROM_FOLDER, "", None) else _file_path("diffusion_models", transformer_file, "transformer_file")
         device = host.torch_device()
-        key = (os.path.realpath(folder), _stamp(os.path.join(folder, "model_index.json")), transformer, _stamp(transformer),
+        key = (os.path.realpath(folder), _stamp(os.path.join(folder, MODEL_INDEX)), transformer, _stamp(transformer),
                dtype, memory_mode, bool(vae_tiling), bool(vae_slicing), str(device))
         if _cache["key"] == key:
             return (_cache["handle"],)

@@ -103,6 +103,14 @@ def _input_video_path(video: str) -> str:
     return resolve_inside(host.input_directory(), name, "video")
 
 
+def _existing_input_video(video: str) -> str:
+    """_input_video_path, refusing a file that is not there (checked before a run and at its start)."""
+    path = _input_video_path(video)
+    if not os.path.isfile(path):
+        raise DrawAVideoError(f"video {video!r} is not in the input folder; upload it or pick another file.")
+    return path
+
+
 class LoadVideoFramesNode:
     DESCRIPTION = (
         "Loads frames of a video from ComfyUI's input folder (upload with the button): every stride-th frame after "
@@ -145,17 +153,13 @@ class LoadVideoFramesNode:
     @classmethod
     def VALIDATE_INPUTS(cls, video):
         try:
-            path = _input_video_path(video)
+            _existing_input_video(video)
         except DrawAVideoError as exc:
             return str(exc)
-        if not os.path.isfile(path):
-            return f"video {video!r} is not in the input folder; upload it or pick another file."
         return True
 
     def load(self, video, stride=1, skip_first=0, frame_cap=0, layout=None):
-        path = _input_video_path(video)
-        if not os.path.isfile(path):
-            raise DrawAVideoError(f"video {video!r} is not in the input folder; upload it or pick another file.")
+        path = _existing_input_video(video)
         info = probe(path)
         expected = max(0, -(-(info.estimated_frames - skip_first) // stride))
         progress = host.Progress(min(expected, frame_cap) if frame_cap else expected)

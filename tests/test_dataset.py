@@ -10,6 +10,7 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 import torch
+from dav_testkit.workflows import CORE_OBJECT_INFO
 from draw_a_video.nodes import host
 from draw_a_video.nodes.dataset_nodes import VideosToGridDatasetNode
 from draw_a_video.nodes.engine.dataset import MANIFEST_NAME, build_grid_dataset, grid_base_names
@@ -20,7 +21,6 @@ from PIL import Image
 SMALL = GridLayout(rows=2, cols=2, cell_width=32, cell_height=16)  # 64x32 grids of 4 frames
 SIZE = (64, 48)  # source frames: wider aspect than the cells, so they are cropped top and bottom
 CUT_AT = 45  # cut.mkv changes scene between sampled frames 40 and 50
-OBJECT_INFO = Path(__file__).resolve().parent / "data" / "comfyui_object_info.json"  # from a real ComfyUI 0.8.0
 
 
 # -- test footage --------------------------------------------------------------
@@ -367,7 +367,7 @@ def test_node_is_changed_follows_the_video_folder(clips):
 
 
 def test_node_outputs_match_the_native_training_inputs():
-    info = json.loads(OBJECT_INFO.read_text(encoding="utf-8"))
+    info = json.loads(CORE_OBJECT_INFO.read_text(encoding="utf-8"))  # from a real ComfyUI 0.8.0
     make = info["MakeTrainingDataset"]["input"]
     assert VideosToGridDatasetNode.RETURN_TYPES[0] == make["required"]["images"][0] == "IMAGE"
     assert VideosToGridDatasetNode.RETURN_TYPES[1] == make["optional"]["texts"][0] == "STRING"

@@ -10,12 +10,11 @@ import os
 import re
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
+from dav_testkit import ROOT
 from draw_a_video.nodes.engine.layout import ORDERS, GridLayout
 
-ROOT = Path(__file__).resolve().parents[1]
 JS_TESTS = sorted((ROOT / "tests" / "js").glob("*.test.mjs"))
 NODE = shutil.which("node")
 

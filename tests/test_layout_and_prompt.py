@@ -50,7 +50,8 @@ def test_flux_validation_names_the_value_and_nearest_valid_ones():
         GridLayout(cell_height=200).check_flux()
     with pytest.raises(DrawAVideoError, match=r"gutter is 8 px .* use 0 or 16"):
         GridLayout(gutter=8).check_flux()
-    assert GridLayout(cell_width=336, gutter=32).check_flux()
+    valid = GridLayout(cell_width=336, gutter=32)
+    assert valid.check_flux() is valid and valid.flux_problems() == []
     assert nearest_multiples(5) == (16, 16)
     with pytest.raises(DrawAVideoError, match=r"cell_width is 8 px .* use 16\.$"):
         GridLayout(cell_width=8).check_flux()

@@ -95,7 +95,8 @@ def test_smoothness_range():
 
 def test_node_reports_json_and_returns_the_best_grid():
     clip = scene_clip()
-    grids = torch.stack([merge_image(clip.flip(1), LAYOUT)[0] * 0 + 0.5, merge_image(clip, LAYOUT)[0]])
+    grid = merge_image(clip, LAYOUT)[0]
+    grids = torch.stack([torch.full_like(grid, 0.5), grid])
     spec = GridQualityNode.INPUT_TYPES()
     for section in spec.values():
         assert all("tooltip" in opts for _, opts in section.values() if isinstance(opts, dict))

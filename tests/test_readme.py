@@ -1,11 +1,10 @@
 """The README documents what ships: every node, every workflow, and the commands CI really runs."""
 
 import re
-from pathlib import Path
 
+from dav_testkit import ROOT
 from draw_a_video import NODE_CLASS_MAPPINGS, NODE_DISPLAY_NAME_MAPPINGS
 
-ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
 
 

@@ -2,9 +2,9 @@
 
 import copy
 import json
-from pathlib import Path
 
 import pytest
+from dav_testkit import ROOT
 from dav_testkit.workflows import (
     UI_ONLY_NODES,
     all_specs,
@@ -16,7 +16,6 @@ from dav_testkit.workflows import (
     widget_values_by_name,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
 UI_WORKFLOWS = sorted((ROOT / "workflows").glob("*.json"))
 API_WORKFLOWS = sorted((ROOT / "workflows" / "api").glob("*.json"))
 MODEL_LOADERS = {"UNETLoader": ["unet_name"], "DualCLIPLoader": ["clip_name1", "clip_name2"], "VAELoader": ["vae_name"]}

@@ -26,6 +26,7 @@ import torch
 
 from .errors import DrawAVideoError
 from .grid import _check_image
+from .quality import luma
 
 REFERENCE_MODES = ("first frame", "clip mean")
 MAX_GAIN = 5.0     # the most a channel's contrast is stretched or squeezed
@@ -68,9 +69,7 @@ def _working(x: torch.Tensor, channels: int) -> torch.Tensor:
     if channels >= 3:
         rgb = x[..., :3] if x.shape[-1] >= 3 else x[..., :1].expand(*x.shape[:-1], 3)
         return srgb_to_lab(rgb)
-    if x.shape[-1] >= 3:  # a colour reference for grey frames: its luma
-        return (x[..., :3].float() @ torch.tensor([0.2126, 0.7152, 0.0722], device=x.device))[..., None]
-    return x[..., :1].float()
+    return luma(x)[..., None]  # a colour reference for grey frames: its luma
 
 
 def _from_working(y: torch.Tensor, channels: int) -> torch.Tensor:

@@ -32,13 +32,12 @@ import torch
 from PIL import Image
 
 from .errors import DrawAVideoError
-from .files import publish_new, staged_file
+from .files import list_files, publish_new, staged_file
 from .grid import merge_image
 from .layout import GridLayout
 from .prompt import DEFAULT_SUBJECT, DEFAULT_TEMPLATE, word_prompt
 from .scene_cut import DEFAULT_CUT_THRESHOLD, first_cut, thumbnail
 from .video.reader import iter_frames
-from .video.resize import fit_frame
 
 VIDEO_EXTENSIONS = (
     ".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".ts", ".mts", ".m2ts", ".gif",
@@ -58,25 +57,15 @@ def find_videos(folder: str, recursive: bool = False) -> list[str]:
     """Video files in `folder` (and its subfolders if `recursive`), as sorted relative '/' paths."""
     if not os.path.isdir(folder):
         raise DrawAVideoError(f"video folder {folder!r} does not exist; put the videos in a folder and pick it.")
-    found = []
-    for base, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        relative = os.path.relpath(base, folder)
-        found += [os.path.normpath(os.path.join(relative, f)).replace(os.sep, "/") for f in files if _is_video(f)]
-        if not recursive:
-            break
-    return sorted(found)
+    if recursive:
+        return list_files(folder, VIDEO_EXTENSIONS)
+    _, _, files = next(os.walk(folder), ("", [], []))
+    return sorted(f for f in files if _is_video(f))
 
 
 def video_folders(root: str) -> list[str]:
     """'.' plus every folder under `root` that directly holds a video, as relative '/' paths (for a dropdown)."""
-    folders = []
-    for base, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        relative = os.path.relpath(base, root).replace(os.sep, "/")
-        if relative != "." and any(_is_video(f) for f in files):
-            folders.append(relative)
-    return ["."] + sorted(folders)
+    return ["."] + sorted({video.rpartition("/")[0] for video in list_files(root, VIDEO_EXTENSIONS) if "/" in video})
 
 
 def _safe(text: str) -> str:
@@ -250,7 +239,7 @@ class _Builder:
         return f"{name}.png" in self.files and f"{name}.txt" in self.files
 
     def _needed(self, base: str, k: int, next_grid: int) -> bool:
-        """Does sampled frame k belong to a grid still to be built (so it must be resized)?"""
+        """Does sampled frame k belong to a grid still to be built (so it must be kept)?"""
         n = self.layout.frames
         first = max(next_grid, -(-(k - n + 1) // self.hop))
         return any(not self._done(f"{base}_g{g:04d}") for g in range(first, k // self.hop + 1))
@@ -264,9 +253,8 @@ class _Builder:
                 for k, (_, frame) in enumerate(frames):
                     self.check_cancel()
                     sampled = k + 1
-                    if self._needed(base, k, next_grid):
-                        fitted = fit_frame(frame, *cell)  # already cell-sized by ffmpeg: returned as it is
-                        buffer[k] = (fitted, thumbnail(fitted) if self.threshold > 0 else None)
+                    if self._needed(base, k, next_grid):  # frames come cell-sized from ffmpeg
+                        buffer[k] = (frame, thumbnail(frame) if self.threshold > 0 else None)
                     if k < next_grid * self.hop + n - 1:
                         continue
                     taken += self._finish(source, base, next_grid, buffer, caption)  # grid next_grid is complete

@@ -22,8 +22,6 @@ from collections.abc import Iterator
 
 from .errors import DrawAVideoError
 
-_PREFIX_VARS = ("width", "height", "year", "month", "day", "hour", "minute", "second")
-
 
 def resolve_inside(base_dir: str, relative: str, what: str) -> str:
     """The real path of `relative` under `base_dir`; refuses anything that leaves it.
@@ -53,8 +51,8 @@ def expand_prefix(prefix: str, width: int = 0, height: int = 0, now: time.struct
         "width": str(width), "height": str(height), "year": str(now.tm_year), "month": f"{now.tm_mon:02}",
         "day": f"{now.tm_mday:02}", "hour": f"{now.tm_hour:02}", "minute": f"{now.tm_min:02}", "second": f"{now.tm_sec:02}",
     }
-    for key in _PREFIX_VARS:
-        prefix = prefix.replace(f"%{key}%", values[key])
+    for key, value in values.items():
+        prefix = prefix.replace(f"%{key}%", value)
     return prefix
 
 

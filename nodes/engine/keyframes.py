@@ -35,6 +35,7 @@ import math
 import re
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from .errors import DrawAVideoError
@@ -191,11 +192,9 @@ def fit_to_cell(frames: torch.Tensor, height: int, width: int) -> torch.Tensor:
     Lanczos through 8-bit, as for loaded video frames)."""
     if tuple(frames.shape[1:3]) == (height, width):
         return frames
-    fitted = []
-    for frame in frames:
-        pixels = (frame.clamp(0.0, 1.0) * 255.0).round().to(torch.uint8).cpu().numpy()
-        fitted.append(torch.from_numpy(fit_frame(pixels, width, height).copy()))
-    return (torch.stack(fitted).to(torch.float32) / 255.0).to(device=frames.device, dtype=frames.dtype)
+    pixels = (frames.clamp(0.0, 1.0) * 255.0).round().to(torch.uint8).cpu().numpy()
+    fitted = torch.from_numpy(np.stack([fit_frame(frame, width, height) for frame in pixels]))
+    return (fitted.to(torch.float32) / 255.0).to(device=frames.device, dtype=frames.dtype)
 
 
 def _initial_cells(frames: torch.Tensor, held: tuple[int | None, ...]) -> list[torch.Tensor]:

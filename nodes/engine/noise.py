@@ -23,7 +23,7 @@ import math
 import torch
 
 from .errors import DrawAVideoError
-from .grid import fit_layout
+from .grid import _cells_view, fit_layout
 from .layout import GridLayout
 
 
@@ -97,10 +97,8 @@ def grid_noise(samples: torch.Tensor, layout: GridLayout, seed: int, shared: flo
     ]
     field = torch.cat([fields[i] for i in indices])
     keep, mix = math.sqrt(1.0 - shared), math.sqrt(shared)
-    for frame in range(fitted.frames):
-        y, x = fitted.cell_origin(*fitted.cell_of_frame(frame))
-        cell = noise[:, :, y : y + fitted.cell_height, x : x + fitted.cell_width]
-        cell.mul_(keep).add_(field, alpha=mix)
+    cells = _cells_view(noise, fitted, 2, 3)  # [B, rows, cols, C, h, w], a view: gutters untouched
+    cells.mul_(keep).add_(field[:, None, None], alpha=mix)
     return noise
 
 
@@ -118,5 +116,4 @@ class GridNoise:
 
     def generate_noise(self, input_latent: dict) -> torch.Tensor:
         samples = input_latent["samples"]
-        batch_index = input_latent["batch_index"] if "batch_index" in input_latent else None
-        return grid_noise(samples, self.layout, self.seed, self.shared, batch_index)
+        return grid_noise(samples, self.layout, self.seed, self.shared, input_latent.get("batch_index"))

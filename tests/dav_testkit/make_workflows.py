@@ -48,6 +48,11 @@ def flux_models(wf: WorkflowBuilder, lora: str | None = DRIVING_LORA):
     return model, clip.out("CLIP"), vae.out("VAE")
 
 
+def method_layout(wf):
+    """The method's grid: 4x4 cells of 320x192 (1280x768), every 10th source frame."""
+    return wf.add("DrawAVideo_GridLayout", rows=4, cols=4, cell_width=320, cell_height=192, gutter=0, order="row-major", frame_stride=10)
+
+
 def grid_prompt_conditioning(wf, clip, layout, subject: str, guidance: float = 3.5, negative: bool = True):
     """Grid Prompt -> CLIPTextEncode -> FluxGuidance; KSampler also wants a negative (ignored at cfg 1)."""
     prompt = wf.add("DrawAVideo_GridPrompt", layout=layout.out("layout"), subject=subject)
@@ -61,21 +66,11 @@ def grid_prompt_conditioning(wf, clip, layout, subject: str, guidance: float = 3
 
 def t2v(specs) -> WorkflowBuilder:
     wf = WorkflowBuilder(specs)
-    model, clip, vae = flux_models(wf)
-    layout = wf.add("DrawAVideo_GridLayout", rows=4, cols=4, cell_width=320, cell_height=192, gutter=0, order="row-major", frame_stride=10)
-    positive, negative = grid_prompt_conditioning(wf, clip, layout, "driving down the Las Vegas Strip")
-    latent = wf.add("EmptySD3LatentImage", width=layout.out("width"), height=layout.out("height"), batch_size=1)
-    sampled = wf.add(
-        "KSampler", model=model, seed=SEED, steps=20, cfg=1.0, sampler_name="euler", scheduler="simple",
-        positive=positive, negative=negative, latent_image=latent.out("LATENT"), denoise=1.0,
-    )
-    grid = wf.add("VAEDecode", samples=sampled.out("LATENT"), vae=vae)
+    _, _, vae, layout, latents = text_to_grids(wf, "driving down the Las Vegas Strip")
+    grid = wf.add("VAEDecode", samples=latents, vae=vae)
     wf.add("PreviewImage", title="The drawn grid", images=grid.out("IMAGE"))
     frames = wf.add("DrawAVideo_SplitImageGrid", image=grid.out("IMAGE"), layout=layout.out("layout"))
-    wf.add(
-        "DrawAVideo_SaveVideo", images=frames.out("frames"), fps=8.0, format="mp4 (h264)", quality=85, loop_count=0,
-        pingpong=False, filename_prefix="DrawAVideo/t2v", save_output=True, layout=layout.out("layout"),
-    )
+    save_video(wf, frames.out("frames"), "DrawAVideo/t2v", layout.out("layout"))
     wf.note(
         "## Draw a video as one image\n"
         "FLUX.1-dev with the driving LoRA draws 16 frames as a 4x4 grid of 320x192 cells (one 1280x768 image); "
@@ -108,7 +103,7 @@ def sample_grid(wf, model, positive, latent, noise, sampling, title=None):
 def first_grid(wf, subject: str, seed: int = SEED, shared: float = 0.3):
     """Models, layout, prompt and one grid drawn with Grid Noise: the start of the sequence workflows."""
     model, clip, vae = flux_models(wf)
-    layout = wf.add("DrawAVideo_GridLayout", rows=4, cols=4, cell_width=320, cell_height=192, gutter=0, order="row-major", frame_stride=10)
+    layout = method_layout(wf)
     positive, _ = grid_prompt_conditioning(wf, clip, layout, subject, negative=False)
     sampling = custom_sampling(wf, model)
     latent = wf.add("EmptySD3LatentImage", width=layout.out("width"), height=layout.out("height"), batch_size=1)
@@ -125,7 +120,7 @@ def masked_grids(wf, vae, keyframe_grid):
     return wf.add("SetLatentNoiseMask", samples=pixels.out("LATENT"), mask=keyframe_grid.out("mask")).out("LATENT")
 
 
-def save_video(wf, frames, prefix: str, layout=None, fps: float = 8.0):
+def save_video(wf, frames, prefix: str, layout=None, fps=8.0):
     return wf.add(
         "DrawAVideo_SaveVideo", images=frames, fps=fps, format="mp4 (h264)", quality=85, loop_count=0,
         pingpong=False, filename_prefix=prefix, save_output=True, **({"layout": layout} if layout else {}),
@@ -183,7 +178,7 @@ def inbetween(specs) -> WorkflowBuilder:
 def text_to_grids(wf, subject: str, batch_size: int = 1, lora=DRIVING_LORA):
     """The text-to-video path up to the sampled grid latents: (model, clip, vae, layout, latents)."""
     model, clip, vae = flux_models(wf, lora)
-    layout = wf.add("DrawAVideo_GridLayout", rows=4, cols=4, cell_width=320, cell_height=192, gutter=0, order="row-major", frame_stride=10)
+    layout = method_layout(wf)
     positive, negative = grid_prompt_conditioning(wf, clip, layout, subject)
     latent = wf.add("EmptySD3LatentImage", width=layout.out("width"), height=layout.out("height"), batch_size=batch_size)
     sampled = wf.add(
@@ -216,7 +211,7 @@ def best_of_4(specs) -> WorkflowBuilder:
 def v2v(specs) -> WorkflowBuilder:
     wf = WorkflowBuilder(specs)
     model, clip, vae = flux_models(wf)
-    layout = wf.add("DrawAVideo_GridLayout", rows=4, cols=4, cell_width=320, cell_height=192, gutter=0, order="row-major", frame_stride=10)
+    layout = method_layout(wf)
     clip_in = wf.add("DrawAVideo_LoadVideoFrames", video="draw_a_video_input.mp4", stride=10, skip_first=0, frame_cap=16, layout=layout.out("layout"))
     grid = wf.add("DrawAVideo_FramesToGrid", images=clip_in.out("frames"), layout=layout.out("layout"), pad="repeat last frame")
     encoded = wf.add("VAEEncode", pixels=grid.out("grids"), vae=vae)
@@ -227,10 +222,7 @@ def v2v(specs) -> WorkflowBuilder:
     )
     decoded = wf.add("VAEDecode", samples=sampled.out("LATENT"), vae=vae)
     frames = wf.add("DrawAVideo_SplitImageGrid", image=decoded.out("IMAGE"), layout=layout.out("layout"))
-    wf.add(
-        "DrawAVideo_SaveVideo", images=frames.out("frames"), fps=clip_in.out("fps"), format="mp4 (h264)", quality=85,
-        loop_count=0, pingpong=False, filename_prefix="DrawAVideo/v2v", save_output=True, layout=layout.out("layout"),
-    )
+    save_video(wf, frames.out("frames"), "DrawAVideo/v2v", layout.out("layout"), fps=clip_in.out("fps"))
     wf.note(
         "## Video to video\n"
         "**Load Video Frames** takes every 10th frame of `input/draw_a_video_input.mp4` (16 of them), fitted to the "
@@ -272,21 +264,16 @@ def hires(specs) -> WorkflowBuilder:
 
 def train_driving_lora(specs) -> WorkflowBuilder:
     wf = WorkflowBuilder(specs)
-    unet = wf.add("UNETLoader", unet_name="flux1-dev.safetensors", weight_dtype="default", models=model_entry("flux1-dev.safetensors"))
-    clip = wf.add(
-        "DualCLIPLoader", clip_name1="clip_l.safetensors", clip_name2="t5xxl_fp16.safetensors", type="flux",
-        models=model_entry("clip_l.safetensors") + model_entry("t5xxl_fp16.safetensors"),
-    )
-    vae = wf.add("VAELoader", vae_name="ae.safetensors", models=model_entry("ae.safetensors"))
-    layout = wf.add("DrawAVideo_GridLayout", rows=4, cols=4, cell_width=320, cell_height=192, gutter=0, order="row-major", frame_stride=10)
+    model, clip, vae = flux_models(wf, lora=None)
+    layout = method_layout(wf)
     dataset = wf.add(
         "DrawAVideo_VideosToGridDataset", video_folder="driving_videos", layout=layout.out("layout"), stride=10, hop=0,
         subject="driving down the Las Vegas Strip", dataset_name="draw_a_video_grids", max_grids_per_video=0,
         scene_cut_threshold=0.2, output_images=True,
     )
     wf.add("PreviewAny", title="Dataset summary", source=dataset.out("summary"))
-    encoded = wf.add("MakeTrainingDataset", images=dataset.out("images"), vae=vae.out("VAE"), clip=clip.out("CLIP"), texts=dataset.out("captions"))
-    trainable = wf.add("DrawAVideo_TrainableFlux", model=unet.out("MODEL"))
+    encoded = wf.add("MakeTrainingDataset", images=dataset.out("images"), vae=vae, clip=clip, texts=dataset.out("captions"))
+    trainable = wf.add("DrawAVideo_TrainableFlux", model=model)
     trained = wf.add(
         "TrainLoraNode", model=trainable.out("model"), latents=encoded.out("latents"), positive=encoded.out("conditioning"),
         batch_size=1, grad_accumulation_steps=1, steps=2500, learning_rate=0.0001, rank=16, optimizer="AdamW",
@@ -316,7 +303,7 @@ def diffusers_t2v(specs) -> WorkflowBuilder:
     pipe = wf.add("DrawAVideo_DiffusersFluxLoader", model_folder="FLUX.1-dev", transformer_file="(from folder)", dtype="bf16",
                   memory_mode="model CPU offload", vae_tiling=False, vae_slicing=False)
     lora = wf.add("DrawAVideo_DiffusersLora", pipeline=pipe.out("pipeline"), lora_name=DRIVING_LORA, strength=1.0)
-    layout = wf.add("DrawAVideo_GridLayout", rows=4, cols=4, cell_width=320, cell_height=192, gutter=0, order="row-major", frame_stride=10)
+    layout = method_layout(wf)
     prompt = wf.add("DrawAVideo_GridPrompt", layout=layout.out("layout"), subject="driving down the Las Vegas Strip")
     grids = wf.add("DrawAVideo_DiffusersGridSampler", pipeline=lora.out("pipeline"), layout=layout.out("layout"),
                    prompt=prompt.out("prompt"), steps=28, guidance=3.5, seed=SEED, batch_size=1)

@@ -14,9 +14,9 @@ import json
 import re
 import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from . import ROOT
+
 CORE_OBJECT_INFO = ROOT / "tests" / "data" / "comfyui_object_info.json"
 WIDGET_TYPES = {"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"}
 UI_ONLY_NODES = {"Note", "MarkdownNote"}  # front-end notes: never part of an API prompt
@@ -83,11 +83,6 @@ class InputSpec:
         """The editor adds a 'control after generate' widget (saved right after this one) to an INT that asks
         for it, and to every INT named seed or noise_seed unless it says control_after_generate: False."""
         return self.type == "INT" and bool(self.options.get("control_after_generate", self.name in ("seed", "noise_seed")))
-
-    @property
-    def extra_widget_values(self) -> int:
-        """Widgets the editor adds right after this one and saves too (the seed control)."""
-        return 1 if self.has_seed_control else 0
 
     def accepts(self, value) -> str | None:
         """Why `value` doesn't fit this widget, or None."""
@@ -312,7 +307,6 @@ class NodeDraft:
     inputs: dict
     title: str | None = None
     models: list | None = None
-    group: str | None = None
     size: tuple | None = None
 
     def out(self, name_or_slot=0) -> Output:
@@ -332,13 +326,13 @@ class WorkflowBuilder:
     def __init__(self, specs: dict):
         self.specs, self.nodes, self.notes = specs, [], []
 
-    def add(self, type_: str, title=None, models=None, group=None, size=None, **inputs) -> NodeDraft:
-        node = NodeDraft(len(self.nodes) + len(self.notes) + 1, type_, inputs, title, models, group, size)
+    def add(self, type_: str, title=None, models=None, size=None, **inputs) -> NodeDraft:
+        node = NodeDraft(len(self.nodes) + len(self.notes) + 1, type_, inputs, title, models, size)
         self.nodes.append(node)
         return node
 
-    def note(self, text: str, title: str = "Note", group=None, size=None) -> None:
-        self.notes.append(NodeDraft(len(self.nodes) + len(self.notes) + 1, "MarkdownNote", {"text": text}, title, None, group, size))
+    def note(self, text: str, title: str = "Note", size=None) -> None:
+        self.notes.append(NodeDraft(len(self.nodes) + len(self.notes) + 1, "MarkdownNote", {"text": text}, title, None, size))
 
     def _slot(self, output: Output) -> int:
         if isinstance(output.slot, int):
@@ -358,14 +352,14 @@ class WorkflowBuilder:
     def api(self) -> dict:
         prompt = {}
         for node in self.nodes:
-            inputs = {}
-            for inp in input_specs(self.specs[node.type]):
+            inputs, specs_in = {}, input_specs(self.specs[node.type])
+            for inp in specs_in:
                 value = node.inputs.get(inp.name)
                 if isinstance(value, Output):
                     inputs[inp.name] = [str(value.node.id), self._slot(value)]
                 elif inp.is_widget:
                     inputs[inp.name] = self._widget_value(node, inp)
-            unknown = set(node.inputs) - {i.name for i in input_specs(self.specs[node.type])}
+            unknown = set(node.inputs) - {i.name for i in specs_in}
             if unknown:
                 raise KeyError(f"{node.type} has no inputs {unknown}")
             prompt[str(node.id)] = {"inputs": inputs, "class_type": node.type, "_meta": {"title": node.title or self._display(node.type)}}
@@ -427,14 +421,13 @@ class WorkflowBuilder:
         link_id = 0
         for node in sorted(self.nodes, key=lambda n: (depths[n.id], n.id)):
             spec = self.specs[node.type]
-            specs_in = input_specs(spec)
-            inputs, widgets = [], []
-            for inp in specs_in:
+            inputs = []
+            for inp in input_specs(spec):
                 value = node.inputs.get(inp.name)
                 if isinstance(value, Output):
                     link_id += 1
                     slot = self._slot(value)
-                    entry = {"name": inp.name, "type": inp.type if inp.type != "COMBO" else "COMBO", "link": link_id}
+                    entry = {"name": inp.name, "type": inp.type, "link": link_id}
                     if inp.is_widget:
                         entry["widget"] = {"name": inp.name}
                     inputs.append(entry)

@@ -208,14 +208,17 @@ class PromptTimings:
         if start is None or end is None:
             raise ValueError(f"prompt {prompt_id}: no execution_start or end event among {[m.type for m in messages]}")
         cached = next((m.data.get("nodes") or [] for m in messages if m.type == "execution_cached"), [])
-        rows = {nid: {"id": nid, "class_type": prompt.get(nid, {}).get("class_type", "?"), "seconds": 0.0, "cached": True}
-                for nid in cached}
+
+        def row(nid: str) -> dict:
+            return {"id": nid, "class_type": prompt.get(nid, {}).get("class_type", "?"), "seconds": 0.0, "cached": True}
+
+        rows = {nid: row(nid) for nid in cached}
         running = [m for m in messages if m.type == "executing" and m.data.get("node") is not None and m.time <= end.time]
         for this, after in zip(running, running[1:] + [end]):
             nid = str(this.data["node"])
-            row = rows.setdefault(nid, {"id": nid, "class_type": prompt.get(nid, {}).get("class_type", "?"), "seconds": 0.0, "cached": False})
-            row["cached"] = False
-            row["seconds"] += after.time - this.time
+            ran = rows.setdefault(nid, row(nid))
+            ran["cached"] = False
+            ran["seconds"] += after.time - this.time
         return cls(prompt_id, end.type, end.time - start, list(rows.values()))
 
     def seconds_of(self, prefix: str = "DrawAVideo_") -> float:

@@ -31,6 +31,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -42,6 +43,7 @@ import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -56,19 +58,9 @@ OUTPUT_MODEL_FOLDERS = {"loras": "loras"}
 _PACK_FOLDER_ENV = ("DRAWAVIDEO_OUTPUT_DIR", "DRAWAVIDEO_INPUT_DIR", "DRAWAVIDEO_MODELS_DIR", "DRAWAVIDEO_TEMP_DIR")
 
 
-def _load_tiny_models():
-    # Loaded by path: the repo runs pytest with --import-mode=importlib, so this folder is not on sys.path.
-    name = "draw_a_video_tiny_models"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, HERE / "tiny_models.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
 def _load_local(module: str):
-    """Import a helper module of this folder by path (as _load_tiny_models does)."""
+    """Import a helper module of this folder by path: the repo runs pytest with --import-mode=importlib,
+    so this folder is not on sys.path."""
     name = f"draw_a_video_it_{module}"
     if name not in sys.modules:
         spec = importlib.util.spec_from_file_location(name, HERE / f"{module}.py")
@@ -111,6 +103,9 @@ class ComfyServer:
     client_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     start_seconds: float = 0.0        # how long the server took to answer /object_info
     _events: EventStream | None = field(default=None, repr=False)
+    # comfy/lora.py warns "lora key not loaded: <key>" for every key it cannot map; the weight adapter logs
+    # "ERROR lora <key> ..." when a patch fails to apply (e.g. a shape mismatch).
+    BAD_LORA_LINE: ClassVar[re.Pattern] = re.compile(r"lora key not loaded|ERROR lora|SHAPE MISMATCH", re.IGNORECASE)
 
     # -- raw HTTP ----------------------------------------------------------------
     def request(self, path: str, data=None, timeout: float = 60.0) -> bytes:
@@ -160,15 +155,22 @@ class ComfyServer:
         self.interrupt()
         raise TimeoutError(f"prompt {prompt_id} did not finish within {timeout} s\n{self.log_tail()}")
 
-    def run(self, prompt: dict, timeout: float = 600.0) -> dict:
-        """post_prompt + wait; raises PromptError if it is rejected or fails."""
+    def _queue(self, prompt: dict) -> str:
+        """post_prompt; raises PromptError if ComfyUI rejects the prompt."""
         prompt_id = self.post_prompt(prompt)
         if not isinstance(prompt_id, str):
             raise PromptError(f"prompt rejected: {json.dumps(prompt_id, indent=1)}")
-        entry = self.wait(prompt_id, timeout)
+        return prompt_id
+
+    def _check_success(self, entry: dict) -> dict:
+        """The history entry, if its prompt succeeded; else raises PromptError (with the log's tail)."""
         if entry["status"].get("status_str") != "success":
             raise PromptError(f"prompt failed: {json.dumps(entry['status'], indent=1)}\n{self.log_tail()}")
         return entry
+
+    def run(self, prompt: dict, timeout: float = 600.0) -> dict:
+        """post_prompt + wait; raises PromptError if it is rejected or fails."""
+        return self._check_success(self.wait(self._queue(prompt), timeout))
 
     def view(self, filename: str, subfolder: str = "", type: str = "output") -> bytes:
         query = urllib.parse.urlencode({"filename": filename, "subfolder": subfolder, "type": type})
@@ -192,15 +194,13 @@ class ComfyServer:
         """Like run() (check=False: don't raise on a failed prompt), plus per-node times from the websocket."""
         events = self.events()
         since = events.mark()
-        prompt_id = self.post_prompt(prompt)
-        if not isinstance(prompt_id, str):
-            raise PromptError(f"prompt rejected: {json.dumps(prompt_id, indent=1)}")
+        prompt_id = self._queue(prompt)
         entry = self.wait(prompt_id, timeout)
         # ComfyUI files the history entry before its last websocket messages may have arrived.
         events.wait_for_end(prompt_id, timeout=60, since=since)
         timings = PromptTimings.from_events(prompt_id, events.for_prompt(prompt_id, since), prompt)
-        if check and entry["status"].get("status_str") != "success":
-            raise PromptError(f"prompt failed: {json.dumps(entry['status'], indent=1)}\n{self.log_tail()}")
+        if check:
+            self._check_success(entry)
         return entry, timings
 
     def upload(self, data: bytes, name: str, subfolder: str = "", overwrite: bool = True) -> str:
@@ -238,6 +238,10 @@ class ComfyServer:
         """The server's log so far; `since` is a character offset, e.g. a
         len(log_text()) taken before a prompt, to read only what came after."""
         return self.log_path.read_text(encoding="utf-8", errors="replace")[since:]
+
+    def lora_problems(self, log: str) -> list[str]:
+        """The lines of `log` (a log_text() segment) where ComfyUI could not map or apply a LoRA key."""
+        return [line for line in log.splitlines() if self.BAD_LORA_LINE.search(line)]
 
     def log_tail(self, chars: int = 6000) -> str:
         return "----- ComfyUI log (tail) -----\n" + self.log_text()[-chars:]
@@ -290,12 +294,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _write_extra_model_paths(path: Path, custom_nodes: Path, cache: Path, output: Path | None = None) -> None:
+def _write_extra_model_paths(path: Path, custom_nodes: Path, cache: Path, output: Path) -> None:
     lines = ["draw_a_video_tests:", f"  custom_nodes: {json.dumps(str(custom_nodes))}"]
     lines += [f"  {folder}: {json.dumps(str(cache / folder))}" for folder in MODEL_FOLDERS]
-    if output is not None:  # a second section: one key per section, and the cache folders stay first
-        lines += ["draw_a_video_tests_output:"]
-        lines += [f"  {folder}: {json.dumps(str(output / sub))}" for folder, sub in OUTPUT_MODEL_FOLDERS.items()]
+    # The output folders in a second section: one key per section, and the cache folders stay first.
+    lines += ["draw_a_video_tests_output:"]
+    lines += [f"  {folder}: {json.dumps(str(output / sub))}" for folder, sub in OUTPUT_MODEL_FOLDERS.items()]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
@@ -320,7 +324,7 @@ def comfy_server(tmp_path_factory):
     cache_lru = int(os.environ.get("COMFYUI_CACHE_LRU", "150"))
 
     cache = Path(os.environ.get("DRAWAVIDEO_TEST_CACHE") or "~/.cache/draw-a-video-tests").expanduser()
-    models = _load_tiny_models().ensure_tiny_models(cache)
+    models = _load_local("tiny_models").ensure_tiny_models(cache)
     for folder in MODEL_FOLDERS:
         (cache / folder).mkdir(parents=True, exist_ok=True)
     models.update(_ensure_tiny_diffusers(cache))

@@ -15,8 +15,7 @@
 //      and a screenshot of the whole graph (workflow_<name>.png).
 // Prints one JSON object: { checks: [{ name, ok, detail }], errors: { ours, others }, screenshots, workflows }.
 // Exit code 0 when every check passed and no console error came from the extension.
-import { readFileSync, readdirSync } from "node:fs";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync, readdirSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 
 import { chromium } from "playwright-core";

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from dav_testkit.workflows import MODEL_FILE_INPUT
 
 pytestmark = pytest.mark.integration
 
@@ -125,8 +126,9 @@ FIXED_VALUES = {
     ("DrawAVideo_DiffusersFluxLoader", "transformer_file"): "(from folder)",
     ("DrawAVideo_DiffusersFluxLoader", "dtype"): "fp32",
 }
-# Inputs that name a model file: each must be covered by MODEL_ROLES (else the test says so).
-MODEL_FILE_INPUT = re.compile(r"^(unet|vae|lora|ckpt|clip|control_net|upscale_model|style_model|clip_vision|model)_name\d*$|^model_folder$")
+# Inputs that name a model file (dav_testkit's pattern) or a diffusers model folder: each must be covered
+# by MODEL_ROLES (else the test says so).
+MODEL_INPUT = re.compile(MODEL_FILE_INPUT.pattern + "|^model_folder$")
 
 
 def is_link(value) -> bool:
@@ -151,7 +153,7 @@ def tiny_prompt(name: str, prompt: dict, models: dict, shrink: bool | None = Non
                 inputs[key] = models[role]
             elif (cls, key) in FIXED_VALUES:
                 inputs[key] = FIXED_VALUES[(cls, key)]
-            elif MODEL_FILE_INPUT.match(key):
+            elif MODEL_INPUT.match(key):
                 pytest.fail(f"{name}: node {nid} ({cls}).{key} = {value!r} names a model file with no tiny stand-in; "
                             "add a rule to MODEL_ROLES in test_workflows_api.py")
             elif key == "steps" and isinstance(value, int):
@@ -161,6 +163,11 @@ def tiny_prompt(name: str, prompt: dict, models: dict, shrink: bool | None = Non
         if shrink and cls == "DrawAVideo_GridPrompt":
             inputs.update(subject=CONSTANT_SUBJECT, template=CONSTANT_TEMPLATE)
     return prompt
+
+
+def shrunk_t2v(models: dict) -> dict:
+    """The text-to-video workflow shrunk like the others (64x32 cells, the constant prompt, the taef1 VAE)."""
+    return tiny_prompt(T2V, json.loads((API_DIR / f"{T2V}.json").read_text()), models, shrink=True)
 
 
 # -- inputs a workflow reads --------------------------------------------------------------------
@@ -250,11 +257,12 @@ def files_in(server, folder: str) -> list[str]:
     return [str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()]
 
 
-def check_written_files(server, expect: WrittenFiles, before: set) -> None:
+def check_written_files(server, expect: WrittenFiles, added: list[str]) -> None:
+    """`added`: the files the workflow added to expect.folder (sorted relative paths)."""
     import fnmatch
 
     root = server.input_dir if expect.folder == "input" else server.output_dir
-    new = sorted(f for f in set(files_in(server, expect.folder)) - before if fnmatch.fnmatch(f, expect.pattern))
+    new = [f for f in added if fnmatch.fnmatch(f, expect.pattern)]
     assert len(new) == expect.count, f"{expect.folder}/{expect.pattern}: {len(new)} new files, expected {expect.count}: {new}"
     for relative in new:
         path = root / relative
@@ -325,9 +333,9 @@ def test_every_workflow_has_an_expectation():
     assert not stale, f"EXPECTATIONS for workflows that are gone: {stale}"
 
 
-def run_workflow(server, path: Path, tmp_path) -> dict[str, list[str]]:
-    """Shrink, feed, run and time one workflow file, and check its outputs against EXPECTATIONS.
-    Returns the files it added to the input and output folders (relative paths, by folder)."""
+def run_workflow(server, path: Path, tmp_path) -> None:
+    """Shrink, feed, run and time one workflow file, and check its outputs against EXPECTATIONS
+    (a LoRA the training workflow writes is kept in _trained_loras)."""
     name = path.stem
     if name not in EXPECTATIONS:
         pytest.fail(f"no EXPECTATIONS entry for workflows/api/{path.name}")
@@ -342,15 +350,14 @@ def run_workflow(server, path: Path, tmp_path) -> dict[str, list[str]]:
     if entry["status"]["status_str"] != "success":
         pytest.fail(f"{name} failed: {json.dumps(entry['status'], indent=1)[:6000]}\n{server.log_tail()}")
 
+    added = {folder: sorted(set(files_in(server, folder)) - before[folder]) for folder in before}
     for expect in EXPECTATIONS[name]:
         if isinstance(expect, WrittenFiles):
-            check_written_files(server, expect, before[expect.folder])
+            check_written_files(server, expect, added[expect.folder])
         else:
             check_outputs(server, entry, prompt, expect, tmp_path / "outputs")
-    added = {folder: sorted(set(files_in(server, folder)) - before[folder]) for folder in before}
     if name == TRAIN:
         _trained_loras.extend(server.output_dir / f for f in added["output"] if f.endswith(".safetensors"))
-    return added
 
 
 def check_outputs(server, entry: dict, prompt: dict, expect: Expect, into: Path) -> list:
@@ -376,11 +383,6 @@ def test_workflow_runs_and_writes_what_it_promises(comfy_server, path, tmp_path)
 
 
 # -- the trained LoRA in the text-to-video workflow -------------------------------------------------
-
-# comfy/lora.py warns "lora key not loaded: <key>" for every key it cannot map; the weight adapter logs
-# "ERROR lora <key> ..." when a patch fails to apply (e.g. a shape mismatch).
-BAD_LORA_LINE = re.compile(r"lora key not loaded|ERROR lora|SHAPE MISMATCH", re.IGNORECASE)
-
 
 @pytest.fixture
 def trained_lora(comfy_server, tmp_path) -> Path:
@@ -427,7 +429,7 @@ def test_trained_lora_loads_cleanly_and_changes_text_to_video(comfy_server, trai
 
     assert_log_check_catches_unloaded_keys(comfy_server, loras_dir)
 
-    base = tiny_prompt(T2V, json.loads((API_DIR / f"{T2V}.json").read_text()), comfy_server.models, shrink=True)
+    base = shrunk_t2v(comfy_server.models)
     loader = [nid for nid, node in base.items() if node["class_type"] == "LoraLoaderModelOnly"]
     assert len(loader) == 1, f"{T2V} should load one LoRA: {loader}"
     videos, grids = {}, {}
@@ -453,10 +455,10 @@ def test_trained_lora_loads_cleanly_and_changes_text_to_video(comfy_server, trai
             ran = {n["id"]: not n["cached"] for n in timings.nodes}
             assert ran.get(loader[0]), f"LoraLoaderModelOnly did not run: {timings.nodes}"
             log = wait_for_log_line(comfy_server, log_start, "Prompt executed in")
-            bad = [line for line in log.splitlines() if BAD_LORA_LINE.search(line)]
+            bad = comfy_server.lora_problems(log)
             assert not bad, f"loading {lora_name} at strength {strength:g}:\n" + "\n".join(bad[:20])
             if strength:
-                print(f"server log for that prompt: {len(log.splitlines())} lines, none matching {BAD_LORA_LINE.pattern!r}")
+                print(f"server log for that prompt: {len(log.splitlines())} lines, none matching {comfy_server.BAD_LORA_LINE.pattern!r}")
 
         into = tmp_path / tag
         [video] = check_outputs(comfy_server, entry, prompt, Expect("DrawAVideo_SaveVideo", 16, 64, 32), into)
@@ -478,7 +480,7 @@ def test_trained_lora_loads_cleanly_and_changes_text_to_video(comfy_server, trai
 
 def assert_log_check_catches_unloaded_keys(server, loras_dir: Path) -> None:
     """Control for the log check: a LoRA with a key no FLUX layer has, loaded on its own (a LoRA loader
-    patches nothing until sampling, so no sampler is needed), must put a line BAD_LORA_LINE matches
+    patches nothing until sampling, so no sampler is needed), must put a line ComfyServer.lora_problems finds
     into this server's log segment. Otherwise a clean segment would prove nothing."""
     import torch
     from safetensors.torch import save_file
@@ -492,7 +494,7 @@ def assert_log_check_catches_unloaded_keys(server, loras_dir: Path) -> None:
     log_start = len(server.log_text())
     server.run(prompt, timeout=600)
     log = wait_for_log_line(server, log_start, "Prompt executed in")
-    bad = [line for line in log.splitlines() if BAD_LORA_LINE.search(line)]
+    bad = server.lora_problems(log)
     assert any(key in line for line in bad), f"the log check missed an unmapped LoRA key; log segment:\n{log[-4000:]}"
 
 
@@ -539,7 +541,7 @@ def test_readme_headless_example_runs_as_written(comfy_server, tmp_path):
 
     api_file = tmp_path / "custom_nodes" / "ComfyUI-Draw-a-Video" / "workflows" / "api" / f"{T2V}.json"
     api_file.parent.mkdir(parents=True)
-    api_file.write_text(json.dumps(tiny_prompt(T2V, json.loads((API_DIR / f"{T2V}.json").read_text()), comfy_server.models, shrink=True)))
+    api_file.write_text(json.dumps(shrunk_t2v(comfy_server.models)))
     run = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, f"the README example failed:\n{run.stderr[-3000:]}\n{comfy_server.log_tail()}"
 

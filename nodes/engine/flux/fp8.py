@@ -83,11 +83,14 @@ def _dequantize(weight: torch.Tensor, scale: torch.Tensor, dtype: torch.dtype, n
     return (weight.to(torch.float32) * scale.to(torch.float32)).to(dtype)
 
 
-def load_transformer_state_dict(path: str, dtype: torch.dtype) -> dict[str, torch.Tensor]:
-    """All tensors of a transformer file, scaled fp8 weights dequantized into `dtype`, scale keys dropped."""
+def load_transformer_state_dict(path: str, dtype: torch.dtype, info: CheckpointInfo | None = None) -> dict[str, torch.Tensor]:
+    """All tensors of a transformer file, scaled fp8 weights dequantized into `dtype`, scale keys dropped.
+
+    `info`: the file's `inspect_checkpoint` result, if the caller has it already (saves a second header read).
+    """
     from safetensors.torch import load_file
 
-    info = inspect_checkpoint(path)
+    info = info or inspect_checkpoint(path)
     name = os.path.basename(path)
     if info.kind == COMFY_QUANT:
         unsupported = sorted({fmt for fmt in info.formats.values() if fmt not in FP8_FORMATS})
@@ -101,15 +104,13 @@ def load_transformer_state_dict(path: str, dtype: torch.dtype) -> dict[str, torc
     if info.kind == PLAIN:
         return {k: v.to(dtype) if v.is_floating_point() else v for k, v in state.items()}
 
-    if info.kind == SCALED_FP8:
-        scale_suffix, markers = ".scale_weight", {k for k in state if k == "scaled_fp8" or k.endswith(".scaled_fp8")}
-        drop_suffixes = (".scale_weight", ".scale_input")
+    if info.kind == SCALED_FP8:  # scales and the scaled_fp8 marker(s) are dropped
+        scale_suffix, drop_suffixes = ".scale_weight", (".scale_weight", ".scale_input", ".scaled_fp8")
     else:
-        scale_suffix, markers = ".weight_scale", {k for k in state if k.endswith(".comfy_quant")}
-        drop_suffixes = (".weight_scale", ".input_scale", ".weight_scale_2", ".comfy_quant")
+        scale_suffix, drop_suffixes = ".weight_scale", (".weight_scale", ".input_scale", ".weight_scale_2", ".comfy_quant")
     out = {}
     for key in list(state):
-        if key in markers or key.endswith(drop_suffixes):
+        if key == "scaled_fp8" or key.endswith(drop_suffixes):
             continue
         tensor = state.pop(key)
         scale_key = key[: -len(".weight")] + scale_suffix if key.endswith(".weight") else None

@@ -127,28 +127,22 @@ def norm_renames(config) -> dict[str, str]:
     return names
 
 
-def strip_bfl_prefix(state_dict: dict) -> dict:
-    """Drop ComfyUI's `model.diffusion_model.` / `diffusion_model.` prefix from every key that has it."""
-    out = {}
-    for key, value in state_dict.items():
-        for prefix in BFL_PREFIXES:
-            if key.startswith(prefix):
-                key = key[len(prefix):]
-                break
-        out[key] = value
-    return out
-
-
-def is_bfl_layout(keys) -> bool:
-    """True when transformer weights use BFL's names (double_blocks.*, single_blocks.*)."""
-    return any(k.split(".", 1)[0] in ("double_blocks", "single_blocks") for k in (_strip(k) for k in keys))
-
-
-def _strip(key: str) -> str:
+def strip_bfl_key(key: str) -> str:
+    """Drop ComfyUI's `model.diffusion_model.` / `diffusion_model.` prefix from one key, if it has it."""
     for prefix in BFL_PREFIXES:
         if key.startswith(prefix):
             return key[len(prefix):]
     return key
+
+
+def strip_bfl_prefix(state_dict: dict) -> dict:
+    """`strip_bfl_key` on every key of a state dict."""
+    return {strip_bfl_key(key): value for key, value in state_dict.items()}
+
+
+def is_bfl_layout(keys) -> bool:
+    """True when transformer weights use BFL's names (double_blocks.*, single_blocks.*)."""
+    return any(strip_bfl_key(k).split(".", 1)[0] in ("double_blocks", "single_blocks") for k in keys)
 
 
 def bfl_to_diffusers(state_dict: dict, config) -> tuple[dict, list[str]]:

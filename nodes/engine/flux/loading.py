@@ -88,8 +88,8 @@ def load_flux_transformer(path: str, folder: str, dtype="bf16"):
             f"{name!r} needs for its shape; use a complete diffusers FLUX.1 folder of the same model."
         )
     config = FluxTransformer2DModel.load_config(folder, subfolder="transformer", local_files_only=True)
-    kind = inspect_checkpoint(path).kind
-    state = load_transformer_state_dict(path, dtype)
+    info = inspect_checkpoint(path)
+    state = load_transformer_state_dict(path, dtype, info)
     leftover = []
     if is_bfl_layout(state):
         state, leftover = bfl_to_diffusers(state, config)
@@ -114,7 +114,7 @@ def load_flux_transformer(path: str, folder: str, dtype="bf16"):
     model = FluxTransformer2DModel.from_single_file(
         state, config=folder, subfolder="transformer", local_files_only=True, **_dtype_kwarg(dtype)
     )
-    log.info("loaded transformer %s (%s) with the config of %s", name, kind, folder)
+    log.info("loaded transformer %s (%s) with the config of %s", name, info.kind, folder)
     return model.eval()
 
 

@@ -39,7 +39,7 @@ import torch
 
 from ..errors import DrawAVideoError
 from ..files import require_safetensors
-from .keys import module_table
+from .keys import module_table, strip_bfl_key
 
 log = logging.getLogger("draw_a_video.flux")
 
@@ -61,8 +61,6 @@ class LoraFile:
 
     path: str
     adapter_name: str
-    format: str
-    layers: int  # transformer layers it changes
     state: dict | None = field(default=None, compare=False, repr=False)
     ignored: tuple[str, ...] = ()  # what of the file is not applied, in words
 
@@ -89,17 +87,15 @@ def _linear_modules(transformer) -> dict[str, tuple[int, int]]:
     return found
 
 
+_SUFFIX_KINDS = [(s, "down") for s in DOWN] + [(s, "up") for s in UP] + [(ALPHA, "alpha")]
+
+
 def _split_key(key: str):
-    """(module, 'down' | 'up' | 'alpha' | None, suffix) of a LoRA key."""
-    for suffix in DOWN:
+    """(module, 'down' | 'up' | 'alpha' | None) of a LoRA key."""
+    for suffix, kind in _SUFFIX_KINDS:
         if key.endswith(suffix):
-            return key[: -len(suffix)], "down", suffix
-    for suffix in UP:
-        if key.endswith(suffix):
-            return key[: -len(suffix)], "up", suffix
-    if key.endswith(ALPHA):
-        return key[: -len(ALPHA)], "alpha", ALPHA
-    return key, None, ""
+            return key[: -len(suffix)], kind
+    return key, None
 
 
 def _detect_format(keys) -> str:
@@ -154,16 +150,16 @@ def _read_header(path: str):
         return {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
 
 
-def _prepare_diffusers(path: str, shapes: dict, linear: dict, fmt: str = FORMAT_DIFFUSERS) -> LoraFile:
+def _prepare_diffusers(path: str, shapes: dict, linear: dict) -> LoraFile:
     layers: dict[str, list] = {}
     for key, shape in shapes.items():
         if not key.startswith("transformer."):
             continue
-        module, kind, _ = _split_key(key[len("transformer."):])
+        module, kind = _split_key(key[len("transformer."):])
         if kind in ("down", "up"):
             layers.setdefault(module, [None, None])[0 if kind == "down" else 1] = shape
     _check_layers(os.path.basename(path), {m: tuple(v) for m, v in layers.items()}, linear)
-    return LoraFile(path, adapter_name_for(path), fmt, len(layers))
+    return LoraFile(path, adapter_name_for(path))
 
 
 def _file_source(path: str) -> tuple[str, dict]:
@@ -189,7 +185,7 @@ def _prepare_other(path: str, linear: dict) -> LoraFile:
             "pick a FLUX.1 LoRA (diffusers, kohya or ComfyUI keys)."
         ) from exc
     state = state[0] if isinstance(state, tuple) else state
-    return _prepare_diffusers(path, {k: tuple(v.shape) for k, v in state.items()}, linear, FORMAT_OTHER)
+    return _prepare_diffusers(path, {k: tuple(v.shape) for k, v in state.items()}, linear)
 
 
 def _prepare_bfl(path: str, transformer, linear: dict) -> LoraFile:
@@ -216,14 +212,11 @@ def _prepare_bfl(path: str, transformer, linear: dict) -> LoraFile:
             if torch.count_nonzero(tensor):
                 diffs.append(key)
             continue
-        module, kind, _ = _split_key(key)
+        module, kind = _split_key(key)
         if kind is None:
             unmatched.append(key)
             continue
-        name = kohya.get(module) if module.startswith("lora_unet_") else module
-        for prefix in ("model.diffusion_model.", "diffusion_model."):
-            if name and name.startswith(prefix):
-                name = name[len(prefix):]
+        name = kohya.get(module) if module.startswith("lora_unet_") else strip_bfl_key(module)
         if name not in table:
             unmatched.append(module)
             continue
@@ -249,7 +242,7 @@ def _prepare_bfl(path: str, transformer, linear: dict) -> LoraFile:
             state[f"transformer.{target.module}.lora_A.weight"] = down.clone()
             state[f"transformer.{target.module}.lora_B.weight"] = up_part.contiguous()
     _check_layers(label, layers, linear)
-    return LoraFile(path, adapter_name_for(path), FORMAT_BFL, len(layers), state, tuple(ignored))
+    return LoraFile(path, adapter_name_for(path), state, tuple(ignored))
 
 
 def prepare_lora(transformer, path: str) -> LoraFile:

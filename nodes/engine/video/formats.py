@@ -62,14 +62,6 @@ class VideoFormat:
     def has_colour(self) -> bool:
         return self.colour is not None
 
-    @property
-    def loops(self) -> bool:
-        return self.loop is not None
-
-    @property
-    def embeds_metadata(self) -> bool:
-        return self.metadata != "none"
-
     def quality_value(self, quality: float) -> int:
         """Save Video's 0..100 quality in this format's own unit (crf, palette size, ...)."""
         if not 0 <= quality <= 100:

@@ -16,7 +16,7 @@ Write to a temp name and publish it with engine.files.publish_atomically: if thi
 
 from __future__ import annotations
 
-import itertools
+import functools
 import logging
 import math
 import os
@@ -24,7 +24,7 @@ import re
 import shutil
 import struct
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import imageio_ffmpeg
@@ -47,20 +47,18 @@ class WrittenVideo:
     padded: bool
 
 
-def frame_order(count: int, pingpong: bool = False) -> range | Iterator[int]:
+def frame_order(count: int, pingpong: bool = False) -> list[int]:
     """Frame indices to write: 0..n-1, then for pingpong n-2..1 (the turning frames not doubled).
 
-    >>> list(frame_order(4, pingpong=True))
+    >>> frame_order(4, pingpong=True)
     [0, 1, 2, 3, 2, 1]
     """
-    forward = range(count)
-    if not pingpong or count < 3:
-        return forward
-    return itertools.chain(forward, range(count - 2, 0, -1))
+    forward = list(range(count))
+    return forward + forward[-2:0:-1] if pingpong else forward
 
 
 def written_frame_count(count: int, pingpong: bool = False) -> int:
-    return count if not pingpong or count < 3 else 2 * count - 2
+    return len(frame_order(count, pingpong))
 
 
 def check_images(images, what: str = "images") -> torch.Tensor:
@@ -129,6 +127,7 @@ def _pix_fmt_in(channels: int) -> str:
     return {1: "gray", 3: "rgb24", 4: "rgba"}[channels]
 
 
+@functools.cache  # `ffmpeg -version` is a subprocess; the bundled binary doesn't change while we run
 def _ffmpeg_major() -> int:
     match = re.search(r"(\d+)\.\d+", imageio_ffmpeg.get_ffmpeg_version() or "")
     return int(match.group(1)) if match else 99  # git snapshots ("N-1234-g...") are recent
