@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch
 
 from .errors import DrawAVideoError
-from .grid import _check_image
+from .grid import check_image
 
 
 def crossfade_weights(count: int) -> torch.Tensor:
@@ -35,8 +35,8 @@ def join_clips(clip_a: torch.Tensor, clip_b: torch.Tensor, overlap: int = 0, cro
     The last `crossfade` frames of a and the first `crossfade` frames of b's
     remainder become `crossfade` blended frames (0 = a plain cut).
     """
-    _check_image(clip_a, "clip_a")
-    _check_image(clip_b, "clip_b")
+    check_image(clip_a, "clip_a")
+    check_image(clip_b, "clip_b")
     if clip_a.shape[1:] != clip_b.shape[1:]:
         (_, ha, wa, ca), (_, hb, wb, cb) = clip_a.shape, clip_b.shape
         raise DrawAVideoError(

@@ -25,7 +25,7 @@ from collections.abc import Callable
 import torch
 
 from .errors import DrawAVideoError
-from .grid import _check_image
+from .grid import check_image
 from .quality import luma
 
 REFERENCE_MODES = ("first frame", "clip mean")
@@ -93,7 +93,7 @@ def reference_stats(
     """The target mean and std [K] in the working space of `frames`."""
     channels = frames.shape[-1]
     if reference is not None:
-        _check_image(reference, "reference")
+        check_image(reference, "reference")
         y = _working(reference, channels)
         flat = y.reshape(-1, y.shape[-1])
         return flat.mean(dim=0), flat.std(dim=0, unbiased=False)
@@ -122,7 +122,7 @@ def match_colors(
 
     `on_chunk(frames_done)` is called after each chunk (progress and cancel checks).
     """
-    _check_image(frames, "images")
+    check_image(frames, "images")
     if isinstance(strength, bool) or not isinstance(strength, (int, float)) or not 0 <= strength <= 1:
         raise DrawAVideoError(f"strength is {strength!r} but must be between 0 (unchanged) and 1 (full match).")
     if mode not in REFERENCE_MODES:

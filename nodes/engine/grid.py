@@ -69,7 +69,7 @@ def fit_cells(layout: GridLayout, height: int, width: int, what: str = "images")
     return _scaled(layout, scale, what, f"{width}x{height}")
 
 
-def _cells_view(x: torch.Tensor, layout: GridLayout, h_dim: int, w_dim: int) -> torch.Tensor:
+def cells_view(x: torch.Tensor, layout: GridLayout, h_dim: int, w_dim: int) -> torch.Tensor:
     """A view of `x` as [B, rows, cols, *cell], cell dims in `x`'s own order.
 
     One `as_strided` (not unfold + unfold + permute): a split of one latent grid
@@ -120,7 +120,7 @@ def split_grid(x: torch.Tensor, layout: GridLayout, h_dim: int, w_dim: int) -> t
 
     `layout` must already be in `x`'s units (see `fit_layout`).
     """
-    cells = _cells_view(x, layout, h_dim, w_dim)
+    cells = cells_view(x, layout, h_dim, w_dim)
     frames = x.new_empty(x.shape[0], layout.frames, *cells.shape[3:])
     _copy_cells(cells, frames, layout, to_frames=True)
     return frames.view(-1, *frames.shape[2:])
@@ -138,7 +138,7 @@ def merge_grid(
     shape[h_dim - 1], shape[w_dim - 1] = layout.height, layout.width
     out = frames.new_empty(grids + bool(rest), *shape)
     _fill_gutters(out, layout, h_dim, w_dim, fill)
-    cells = _cells_view(out, layout, h_dim, w_dim)
+    cells = cells_view(out, layout, h_dim, w_dim)
     frames = frames.contiguous()
     if grids:
         _copy_cells(cells[:grids], frames[: grids * n].view(grids, n, *frames.shape[1:]), layout, to_frames=False)
@@ -150,7 +150,7 @@ def merge_grid(
 
 # -- pixels -----------------------------------------------------------------
 
-def _check_image(image: torch.Tensor, what: str) -> None:
+def check_image(image: torch.Tensor, what: str) -> None:
     if not isinstance(image, torch.Tensor) or image.dim() != 4 or not 1 <= image.shape[-1] <= 4:
         shape = tuple(image.shape) if isinstance(image, torch.Tensor) else type(image).__name__
         raise DrawAVideoError(f"{what} must be a ComfyUI IMAGE batch [B,H,W,C] with 1-4 channels, got {shape}.")
@@ -160,14 +160,14 @@ def _check_image(image: torch.Tensor, what: str) -> None:
 
 def split_image(image: torch.Tensor, layout: GridLayout) -> torch.Tensor:
     """IMAGE grids [B,H,W,C] -> frames [B*N,h,w,C]."""
-    _check_image(image, "image")
+    check_image(image, "image")
     fitted = fit_layout(layout, image.shape[1], image.shape[2], "image")
     return split_grid(image, fitted, 1, 2)
 
 
 def merge_image(frames: torch.Tensor, layout: GridLayout, pad: str = PAD_MODES[0]) -> torch.Tensor:
     """IMAGE frames [M,h,w,C] -> grids [ceil(M/N),H,W,C]; gutters are black."""
-    _check_image(frames, "images")
+    check_image(frames, "images")
     fitted = fit_cells(layout, frames.shape[1], frames.shape[2], "images")
     return merge_grid(frames, fitted, 1, 2, pad)
 

@@ -39,7 +39,7 @@ import numpy as np
 import torch
 
 from .errors import DrawAVideoError
-from .grid import _check_image, merge_image
+from .grid import check_image, merge_image
 from .layout import GridLayout
 from .video.resize import fit_frame
 
@@ -249,7 +249,7 @@ def keyframe_grids(
     >>> image.shape, mask.shape, plan.draw_count
     (torch.Size([1, 768, 1280, 3]), torch.Size([1, 768, 1280]), 12)
     """
-    _check_image(frames, "frames")
+    check_image(frames, "frames")
     count = frames.shape[0]
     if mode == "continue":
         plan = continue_plan(layout, count, overlap)
@@ -272,7 +272,7 @@ def assemble_inbetweens(
     again, are dropped. With `keyframes` (the originals), keyframe slots take
     them instead of their copies that went through the VAE.
     """
-    _check_image(frames, "frames")
+    check_image(frames, "frames")
     order = inbetween_order(layout, keyframe_count)
     grids = max(g for g, _ in order) + 1
     n = layout.frames
@@ -284,7 +284,7 @@ def assemble_inbetweens(
         )
     out = frames[torch.tensor([g * n + cell for g, cell in order])]
     if keyframes is not None:
-        _check_image(keyframes, "keyframes")
+        check_image(keyframes, "keyframes")
         if keyframes.shape[0] != keyframe_count:
             raise DrawAVideoError(
                 f"keyframes holds {keyframes.shape[0]} images but keyframe_count is {keyframe_count}; "

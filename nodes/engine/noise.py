@@ -23,7 +23,7 @@ import math
 import torch
 
 from .errors import DrawAVideoError
-from .grid import _cells_view, fit_layout
+from .grid import cells_view, fit_layout
 from .layout import GridLayout
 
 
@@ -97,7 +97,7 @@ def grid_noise(samples: torch.Tensor, layout: GridLayout, seed: int, shared: flo
     ]
     field = torch.cat([fields[i] for i in indices])
     keep, mix = math.sqrt(1.0 - shared), math.sqrt(shared)
-    cells = _cells_view(noise, fitted, 2, 3)  # [B, rows, cols, C, h, w], a view: gutters untouched
+    cells = cells_view(noise, fitted, 2, 3)  # [B, rows, cols, C, h, w], a view: gutters untouched
     cells.mul_(keep).add_(field[:, None, None], alpha=mix)
     return noise
 

@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 
 from .errors import DrawAVideoError
-from .grid import _check_image
+from .grid import check_image
 from .layout import GridLayout
 from .registration import DEFAULT_SEARCH_PX, register_grid
 
@@ -112,7 +112,7 @@ def grid_quality(
     on_grid: Callable[[int], None] | None = None,
 ) -> dict:
     """Score every grid of `images` [B,H,W,C]; returns the report (plain data, see module doc)."""
-    _check_image(images, "images")
+    check_image(images, "images")
     weights = _weights(weights)
     total = sum(weights.values())
     grids = []

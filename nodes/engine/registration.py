@@ -50,7 +50,7 @@ import torch
 import torch.nn.functional as F
 
 from .errors import DrawAVideoError
-from .grid import _check_image, fit_layout
+from .grid import check_image, fit_layout
 from .layout import GridLayout
 
 DEFAULT_SEARCH_PX = 16  # layout pixels either side of an expected border
@@ -274,7 +274,7 @@ def register_grid(
     smaller than the layout; it is capped below half a cell. `on_grid(i)` is
     called after each grid (progress and cancel checks).
     """
-    _check_image(image, "image")
+    check_image(image, "image")
     if not isinstance(search_px, int) or isinstance(search_px, bool) or search_px < 0:
         raise DrawAVideoError(f"search_px is {search_px!r} but must be a whole number of pixels, 0 or more.")
     fitted = fit_layout(layout, image.shape[1], image.shape[2], "image")
