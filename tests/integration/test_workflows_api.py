@@ -4,7 +4,7 @@ For each workflow file the test
 1. swaps model names for the tiny files and shrinks the work, by generic rules keyed on node class
    and input name (no per-file edits; see `tiny_prompt`):
    - UNETLoader, DualCLIPLoader, VAELoader, LoraLoaderModelOnly (and the pack's diffusers loader
-     and LoRA) get the tiny models; every VAELoader gets the fast taef1-layout VAE except in the
+     and LoRA) get the tiny models (a UNETLoader naming a FLUX.1 Fill file gets the tiny Fill DiT); every VAELoader gets the fast taef1-layout VAE except in the
      text-to-video run, which decodes with the full-size FLUX ae layout (see FULL_VAE_WORKFLOWS);
    - every "steps" input is capped at STEPS;
    - Grid Layout cells shrink to SMALL_CELL (rows, columns, gutter and order stay, so the
@@ -104,6 +104,9 @@ EXPECTATIONS: dict[str, list] = {
     "draw_a_video_diffusers": [Expect("DrawAVideo_SaveVideo", 16, 64, 32), Expect("PreviewImage", 1, 256, 128)],
     # One test clip -> one 4x4 grid (png + caption) in input/draw_a_video_grids; 1 training step;
     # SaveLoRA writes output/loras/draw_a_video_driving_1_steps_00001_.safetensors.
+    # A picture in cell 0 of a 4x4 grid, the other 15 cells drawn (FLUX.1-dev; FLUX.1 Fill): 16 frames.
+    "i2v": [Expect("DrawAVideo_SaveVideo", 16, 64, 32), Expect("PreviewImage", 1, 256, 128)],
+    "i2v_fill": [Expect("DrawAVideo_SaveVideo", 16, 64, 32), Expect("PreviewImage", 1, 256, 128)],
     TRAIN: [WrittenFiles("input", "draw_a_video_grids/*.png", 1, 256, 128),
                            WrittenFiles("input", "draw_a_video_grids/*.txt", 1),
                            WrittenFiles("output", "loras/draw_a_video_driving_1_steps_*_.safetensors", 1)],
@@ -149,6 +152,8 @@ def tiny_prompt(name: str, prompt: dict, models: dict, shrink: bool | None = Non
             role = MODEL_ROLES.get((cls, key))
             if role == "vae_fast" and not shrink and name in FULL_VAE_WORKFLOWS:
                 role = "vae"
+            if role == "dit" and "fill" in str(value).lower():  # FLUX.1 Fill (flux1-fill-dev): the tiny Fill DiT
+                role = "dit_fill"
             if role:
                 inputs[key] = models[role]
             elif (cls, key) in FIXED_VALUES:
