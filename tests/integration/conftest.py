@@ -10,6 +10,9 @@ Environment:
                              (default ~/.cache/draw-a-video-tests).
     COMFYUI_START_TIMEOUT    seconds to wait for the server (default 300).
     COMFYUI_CACHE_LRU        ComfyUI's --cache-lru size (default 150; 0 = ComfyUI's classic cache).
+    COMFYUI_EXTRA_ARGS       more ComfyUI arguments, split like a shell line, e.g.
+                             "--preview-method latent2rgb" (the live player's browser check) or
+                             "--front-end-root /path/to/comfyui_frontend_package/static".
                              With LRU a node result (e.g. a T5 prompt encode) survives the
                              prompts in between that don't use it, so tests that repeat a text
                              encode it once per session.
@@ -32,6 +35,7 @@ import importlib.util
 import json
 import os
 import re
+import shlex
 import shutil
 import socket
 import subprocess
@@ -346,6 +350,7 @@ def comfy_server(tmp_path_factory):
            "--database-url", "sqlite:///:memory:"]
     if cache_lru > 0:
         cmd += ["--cache-lru", str(cache_lru)]
+    cmd += shlex.split(os.environ.get("COMFYUI_EXTRA_ARGS", ""))
     env = {k: v for k, v in os.environ.items() if k not in _PACK_FOLDER_ENV}
     env["PYTHONUNBUFFERED"] = "1"
     env.setdefault("HF_HUB_OFFLINE", "1")

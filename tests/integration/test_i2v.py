@@ -5,8 +5,10 @@ tiny FLUX.1-dev / tiny FLUX.1 Fill, 1 step, 64x32 cells) runs on an uploaded 300
 'cover' really crops it to the cell's 2:1). Then:
 - the drawn grid (PreviewImage, a png) holds the picture fitted to the cell (the pack's own
   fit_picture, computed here) in cell 0 bit for bit: ImageCompositeMasked pasted its pixels back;
-- frame 1 of the saved mp4 matches that fitted picture within the codec's error: PSNR >= MIN_PSNR_DB
-  (h264 yuv420p at quality 85 on a 64x32 frame; the measured value is printed);
+- frame 1 of the saved mp4 matches that fitted picture within the codec's error: its PSNR is within
+  CODEC_MARGIN_DB of the same picture sent alone through the same format (Save Video's mp4, h264 yuv420p,
+  quality 85) and decoded back, and at least MIN_PSNR_DB (both values are printed: about 30.7 dB, which
+  is the codec's own error on this small, sharp-edged 64x32 picture, mostly yuv420p's halved chroma);
 - every other frame differs from it (the model drew them).
 The picture can sit in any cell: with a second picture and Keyframe Grid's cells "0,-1" the first and
 the last frames are the two pictures. Bad input stops at the right node with the pack's message: a
@@ -27,7 +29,8 @@ from PIL import Image
 
 pytestmark = pytest.mark.integration
 
-MIN_PSNR_DB = 35.0          # frame 1 vs the fitted picture, through h264 (yuv420p, quality 85)
+MIN_PSNR_DB = 28.0          # frame 1 vs the fitted picture, through h264 (yuv420p, quality 85)
+CODEC_MARGIN_DB = 0.5       # ... and no further from it than the codec alone puts the picture
 DIFFERENT_PSNR_DB = 25.0    # any drawn frame is further than this from the picture
 
 
@@ -83,6 +86,23 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
     return math.inf if mse == 0 else 10 * math.log10(255.0**2 / mse)
 
 
+def codec_psnr(picture: np.ndarray, into) -> float:
+    """PSNR of the picture alone after Save Video's mp4 format (quality 85) and decoding: the codec's own error."""
+    from draw_a_video.nodes.engine.video.formats import get_format
+    from draw_a_video.nodes.engine.video.writer import write_video
+
+    path = into / "codec_reference.mp4"
+    into.mkdir(parents=True, exist_ok=True)
+    write_video(torch.from_numpy(picture[None]).float() / 255, str(path), get_format("mp4 (h264)"), fps=8.0, quality=85)
+    return psnr(_api().video_pixels(path)[0], picture)
+
+
+def _api():
+    import sys
+
+    return sys.modules["draw_a_video_it_test_workflows_api"]
+
+
 def nodes_of(prompt: dict, class_type: str) -> list[str]:
     return [nid for nid, node in prompt.items() if node["class_type"] == class_type]
 
@@ -122,12 +142,14 @@ def test_frame_one_is_the_picture(comfy_server, api, pictures, name, tmp_path):
     frames, grid = run_and_fetch(api, comfy_server, i2v_prompt(api, comfy_server, name, picture, f"DrawAVideo/test_{name}"), tmp_path)
     assert np.array_equal(grid[:32, :64], expected), "the drawn grid's cell 0 is not the fitted picture pixel for pixel"
     first = psnr(frames[0], expected)
+    codec = codec_psnr(expected, tmp_path / "reference")
     others = [psnr(frame, expected) for frame in frames[1:]]
-    print(f"{name}: frame 1 vs the picture fitted to the cell: PSNR {first:.1f} dB (h264 yuv420p, quality 85, 64x32); "
-          f"frames 2-16: {min(others):.1f}..{max(others):.1f} dB")
+    print(f"{name}: frame 1 vs the picture fitted to the cell: PSNR {first:.2f} dB (the picture alone through the same "
+          f"mp4 format: {codec:.2f} dB; h264 yuv420p, quality 85, 64x32); frames 2-16: {min(others):.1f}..{max(others):.1f} dB")
     api.ARTIFACTS.mkdir(exist_ok=True)   # the picture fitted, frame 1 and frame 2 side by side, to look at
     Image.fromarray(np.concatenate([expected, frames[0], frames[1]], axis=1)).save(api.ARTIFACTS / f"{name}_frames_1_2.png")
     assert first >= MIN_PSNR_DB, f"frame 1 is {first:.1f} dB from the picture (at least {MIN_PSNR_DB} expected)"
+    assert first >= codec - CODEC_MARGIN_DB, f"frame 1 is {first:.2f} dB from the picture, the codec alone {codec:.2f} dB"
     assert max(others) < DIFFERENT_PSNR_DB, f"a drawn frame is as close as {max(others):.1f} dB to the picture: {others}"
 
 
@@ -144,8 +166,11 @@ def test_the_picture_can_be_first_and_last(comfy_server, api, pictures, tmp_path
     frames, grid = run_and_fetch(api, comfy_server, prompt, tmp_path)
     assert np.array_equal(grid[:32, :64], first_fit) and np.array_equal(grid[96:, 192:], last_fit)
     scores = [psnr(frames[0], first_fit), psnr(frames[-1], last_fit)]
-    print(f"i2v, pictures at cells 0 and -1: frame 1 {scores[0]:.1f} dB, frame 16 {scores[1]:.1f} dB")
+    codec = [codec_psnr(first_fit, tmp_path / "ref_first"), codec_psnr(last_fit, tmp_path / "ref_last")]
+    print(f"i2v, pictures at cells 0 and -1: frame 1 {scores[0]:.2f} dB (codec alone {codec[0]:.2f}), "
+          f"frame 16 {scores[1]:.2f} dB (codec alone {codec[1]:.2f})")
     assert min(scores) >= MIN_PSNR_DB
+    assert all(s >= c - CODEC_MARGIN_DB for s, c in zip(scores, codec)), (scores, codec)
     assert all(psnr(frame, first_fit) < DIFFERENT_PSNR_DB for frame in frames[1:-1])
 
 
