@@ -289,8 +289,18 @@ function addPlayer(node) {
         player.remove();
         return onRemoved?.apply(this, args);
     };
-    const [minWidth, minHeight] = node.computeSize();
-    node.setSize([Math.max(node.size[0], minWidth), Math.max(node.size[1], minHeight)]);
+    const grow = () => {
+        const [minWidth, minHeight] = node.computeSize();
+        if (node.size[0] < minWidth || node.size[1] < minHeight) node.setSize([Math.max(node.size[0], minWidth), Math.max(node.size[1], minHeight)]);
+    };
+    grow();
+    // A workflow saved before the player existed restores its smaller size after nodeCreated: make room again.
+    const onConfigure = node.onConfigure;
+    node.onConfigure = function (...args) {
+        const result = onConfigure?.apply(this, args);
+        grow();
+        return result;
+    };
 }
 
 // --- routing websocket previews to players ----------------------------------------------------------

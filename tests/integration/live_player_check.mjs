@@ -70,7 +70,9 @@ try {
         await page.waitForFunction(() => window.app?.graph && window.app?.canvas && window.LiteGraph?.registered_node_types?.DrawAVideo_GridLayout, null, { timeout: 120000 });
         await page.waitForTimeout(1000);
 
-        const gridId = await page.evaluate(async ({ workflow, models, steps }) => {
+        // A new seed per mode: the same prompt again would come from ComfyUI's cache, with nothing to preview.
+        const seed = 1000 + modes.indexOf(mode) + Math.floor(Math.random() * 1e6) * 10;
+        const gridId = await page.evaluate(async ({ workflow, models, steps, seed }) => {
             const { app } = window;
             await app.loadGraphData(workflow, true, true, null, { showMissingNodesDialog: false, showMissingModelsDialog: false });
             const set = (type, values) => {
@@ -89,14 +91,14 @@ try {
             set("LoraLoaderModelOnly", { lora_name: models.lora });
             set("DrawAVideo_GridLayout", { cell_width: 128, cell_height: 64 });
             set("DrawAVideo_GridPrompt", { subject: "a test scene", template: "Generate a video arranged in a grid, where the blocks represent continuous scenes." });
-            set("KSampler", { steps, control_after_generate: "fixed" });
+            set("KSampler", { steps, seed, control_after_generate: "fixed" });
             const grid = app.graph._nodes.find((n) => n.type === "DrawAVideo_GridLayout");
             // The Grid Layout node in view at 100 %, near the top left.
             app.canvas.ds.scale = 1;
             app.canvas.ds.offset = [60 - grid.pos[0], 120 - grid.pos[1]];
             app.canvas.setDirty(true, true);
             return grid.id;
-        }, { workflow, models, steps });
+        }, { workflow, models, steps, seed });
         await page.waitForTimeout(800);
 
         const player = page.locator(".drawavideo-live-player").first();
@@ -129,7 +131,8 @@ try {
         const [a, b] = shots.map((s) => s.snapshot);
         check(`[${mode}] both screenshots were taken while sampling (player live)`, a.state === "live" && b.state === "live", JSON.stringify([a, b]));
         check(`[${mode}] the player holds the layout's 16 frames`, a.frames === 16 && b.frames === 16, JSON.stringify([a.frames, b.frames]));
-        check(`[${mode}] the preview is the grid's latent2rgb picture (512x256 / 8)`, a.image?.[0] === 64 && a.image?.[1] === 32, JSON.stringify(a.image));
+        // latent2rgb draws the latent (64x32 for 512x256); the server scales previews to --preview-size (512).
+        check(`[${mode}] the preview is a picture of the whole 512x256 grid`, a.image && a.image[0] === 2 * a.image[1], JSON.stringify(a.image));
         check(`[${mode}] the two screenshots show different frames`, a.frame !== b.frame && shots[0].pixels !== shots[1].pixels, `${a.frame} vs ${b.frame}`);
         check(`[${mode}] the player follows new previews`, b.previews >= a.previews && a.previews >= 2, `${a.previews} then ${b.previews}`);
 
