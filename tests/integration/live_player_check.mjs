@@ -117,7 +117,9 @@ try {
         await page.waitForFunction((id) => (window.app.graph.getNodeById(id).davLivePlayer?.snapshot().previews ?? 0) >= 2, gridId, { timeout: 900000, polling: 200 });
         const shots = [];
         for (let i = 0; i < 2; i++) {
-            if (i) await page.waitForTimeout(700);
+            // The second one once the player has moved on to another frame (8 fps: within 1/8 s unless paused).
+            if (i) await page.waitForFunction(({ id, frame }) => window.app.graph.getNodeById(id).davLivePlayer?.snapshot().frame !== frame,
+                { id: gridId, frame: shots[0].snapshot.frame }, { timeout: 10000, polling: 50 });
             const path = join(artifacts, `live_player_${mode}${tag}_sampling_${i + 1}.png`);
             const snapshot = await state();
             const pixels = await canvasPixels();
