@@ -113,6 +113,11 @@ class LivePlayer {
         }
         this.setStatus();
         this.draw();
+        // The box has no size until the frontend lays the node out (and changes it on resize): draw again then.
+        if (typeof ResizeObserver === "function") {
+            this.resizeObserver = new ResizeObserver(() => (this.raf ? undefined : this.draw()));
+            this.resizeObserver.observe(this.canvas);
+        }
     }
 
     /** What the browser check and a curious user can read: the player's state. */
@@ -263,6 +268,7 @@ class LivePlayer {
 
     remove() {
         cancelAnimationFrame(this.raf);
+        this.resizeObserver?.disconnect();
         this.image?.close?.();
         this.showCanvas();
     }
