@@ -76,8 +76,12 @@ class LivePlayer {
         this.finalItem = null;
         this.raf = 0;
 
-        this.box = el("div", { width: "100%", height: `${HEIGHT}px`, display: "flex", flexDirection: "column", gap: "2px",
+        // The widget's element is `holder`; a frontend may stretch it (1.58.1's Nodes 2.0 does), so the player
+        // itself is a box of a fixed height inside it.
+        this.holder = el("div", { width: "100%", display: "flex", flexDirection: "column", overflow: "hidden" }, { className: "drawavideo-live-holder" });
+        this.box = el("div", { width: "100%", height: `${HEIGHT}px`, flex: `0 0 ${HEIGHT}px`, display: "flex", flexDirection: "column", gap: "2px",
             boxSizing: "border-box", padding: "2px 0", overflow: "hidden" }, { className: "drawavideo-live-player" });
+        this.holder.append(this.box);
         this.stage = el("div", { position: "relative", flex: "1 1 auto", minHeight: "0", background: "#111", borderRadius: "4px", overflow: "hidden" });
         this.canvas = el("canvas", { width: "100%", height: "100%", display: "block" }, { className: "drawavideo-live-canvas" });
         this.stage.append(this.canvas);
@@ -102,7 +106,7 @@ class LivePlayer {
             { className: "drawavideo-live-status" });
         bar.append(this.pauseButton, fpsLabel, this.status);
         this.box.append(this.stage, bar);
-        for (const element of [this.box]) {
+        for (const element of [this.holder]) {
             // The canvas under the player gets the wheel (zoom), as on any other node body.
             element.addEventListener("wheel", (event) => {
                 const canvas = app.canvas?.canvas;
@@ -277,7 +281,7 @@ class LivePlayer {
 function addPlayer(node) {
     if (node.widgets?.some((w) => w.name === PLAYER)) return;
     const player = new LivePlayer(node);
-    const widget = node.addDOMWidget(PLAYER, "drawavideo.live_player", player.box, {
+    const widget = node.addDOMWidget(PLAYER, "drawavideo.live_player", player.holder, {
         serialize: false,
         hideOnZoom: false,
         getMinHeight: () => HEIGHT,
