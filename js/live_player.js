@@ -18,7 +18,8 @@ import { pickPreview, viewQuery } from "./output_preview_math.js";
 const GRID_LAYOUT = "DrawAVideo_GridLayout";
 const SAVE_VIDEO = "DrawAVideo_SaveVideo";
 const PLAYER = "drawavideo_live_player";
-const HEIGHT = 230; // the widget's fixed height: picture + control bar
+const HEIGHT = 230; // the player's fixed height: picture + control bar
+const WIDGET_HEIGHT = HEIGHT + 24; // the widget's: the frontends draw a DOM widget's element inside a margin
 const BAR_HEIGHT = 28;
 const DEFAULT_FPS = 8;
 const FONT = "12px Inter, Arial, sans-serif";
@@ -284,14 +285,14 @@ function addPlayer(node) {
     const widget = node.addDOMWidget(PLAYER, "drawavideo.live_player", player.holder, {
         serialize: false,
         hideOnZoom: false,
-        getMinHeight: () => HEIGHT,
-        getMaxHeight: () => HEIGHT,
-        getHeight: () => HEIGHT,
+        getMinHeight: () => WIDGET_HEIGHT,
+        getMaxHeight: () => WIDGET_HEIGHT,
+        getHeight: () => WIDGET_HEIGHT,
     });
     widget.serialize = false;
     // A real fixed height: newer frontends read the stored height before computeSize.
-    widget.computedHeight = HEIGHT;
-    widget.computeSize = (width) => [width, HEIGHT + 4];
+    widget.computedHeight = WIDGET_HEIGHT;
+    widget.computeSize = (width) => [width, WIDGET_HEIGHT];
     widget.livePlayer = player;
     node.davLivePlayer = player;
     const onRemoved = node.onRemoved;

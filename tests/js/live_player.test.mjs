@@ -130,7 +130,8 @@ test("a Grid Layout node gets one player widget of a fixed height, not saved wit
     const [widget] = players;
     assert.equal(widget.serialize, false);
     assert.equal(widget.options.getMinHeight(), widget.options.getMaxHeight());
-    assert.equal(widget.computeSize(380)[1], widget.computedHeight + 4);
+    assert.equal(widget.computeSize(380)[1], widget.computedHeight);
+    assert.equal(widget.options.getMinHeight(), widget.computedHeight);
     assert.ok(node.size[1] >= node.computeSize()[1]);
     const other = new FakeNode(2, "KSampler");
     extensions[0].nodeCreated(other);
