@@ -209,7 +209,7 @@ class TrainCache:
         """Encode what is missing: this process's share first, then (after `barrier`) anything still absent.
 
         encode_image([1,3,H,W] -1..1) -> VAE distribution parameters [1, 2C, h, w];
-        encode_text(caption) -> (prompt_embeds [seq, D], pooled [Dp]). Returns how many it encoded.
+        encode_text(caption) -> (prompt_embeds [seq, D], pooled [Dp]); on_item() after each encode. Returns how many it encoded.
         """
         captions = list(dict.fromkeys([s.caption for s in samples] + list(extra_captions)))
         jobs = [("image", s) for s in samples] + [("text", c) for c in captions]
@@ -222,11 +222,12 @@ class TrainCache:
                     params = encode_image(load_grid_pixels(item))
                     _save({"parameters": params[0]}, self.latent_path(item), {"source": _stamp(item.image), "grid": item.name})
                     done += 1
+                    on_item()
                 elif kind == "text" and not self.text_ready(item):
                     embeds, pooled = encode_text(item)
                     _save({"prompt_embeds": embeds, "pooled_prompt_embeds": pooled}, self.text_path(item), {"caption": item})
                     done += 1
-                on_item()
+                    on_item()
             if phase == "share":
                 barrier()
         return done

@@ -81,6 +81,7 @@ class TrainResult:
     seconds: float
     processes: int
     samples: list[str] = field(default_factory=list)
+    encoded: int = 0  # latents + captions this process encoded (0: all came from the cache)
 
 
 class _Progress:
@@ -96,6 +97,16 @@ class _Progress:
     def load_state_dict(self, state):
         self.step = int(state["step"])
         self.settings = json.loads(state["settings"])
+
+
+def _quiet_libraries() -> None:
+    """No per-component loading bars from diffusers/transformers, no per-file lines from accelerate's save_state."""
+    import diffusers
+    import transformers
+
+    diffusers.utils.logging.disable_progress_bar()
+    transformers.utils.logging.disable_progress_bar()
+    logging.getLogger("accelerate").setLevel(logging.WARNING)
 
 
 def _check_launch(accelerator) -> None:
@@ -191,6 +202,14 @@ def train(cfg: TrainConfig, on_step: Callable[[int, float], None] | None = None)
     if cfg.dtype not in ("bf16", "fp32") or cfg.save_dtype not in ("bf16", "fp16", "fp32"):
         raise DrawAVideoError(f"--dtype {cfg.dtype!r} / --save_dtype {cfg.save_dtype!r}: use bf16 or fp32 (save also fp16).")
     alpha = float(cfg.alpha if cfg.alpha is not None else cfg.rank)
+    _quiet_libraries()
+    if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
+        # A second run in one process (tests, a notebook): accelerate's state is a process-wide singleton that
+        # refuses new settings; reset it as accelerate's own test utilities do. Launched runs start fresh anyway.
+        from accelerate.state import AcceleratorState, GradientState
+
+        AcceleratorState._reset_state(reset_partial_state=True)
+        GradientState._reset_state()
     accelerator = Accelerator(gradient_accumulation_steps=cfg.grad_accum, mixed_precision="bf16" if cfg.dtype == "bf16" else "no",
                               step_scheduler_with_optimizer=False, cpu=cfg.cpu)
     _check_launch(accelerator)
@@ -212,9 +231,9 @@ def train(cfg: TrainConfig, on_step: Callable[[int, float], None] | None = None)
         )
     sample_prompt = cfg.sample_prompt or samples[0].caption
     cache = models.cache(cfg, samples)
-    bar = tqdm(total=len(samples), desc="encoding grids + captions", disable=not (main and cfg.progress), leave=False)
-    cache.fill(samples, [sample_prompt] if cfg.sample_every else [], models.encode_image, models.encode_text, rank, world,
-               accelerator.wait_for_everyone, bar.update)
+    bar = tqdm(desc="encoding grids + captions (cached for later runs)", disable=not (main and cfg.progress), leave=False)
+    encoded = cache.fill(samples, [sample_prompt] if cfg.sample_every else [], models.encode_image, models.encode_text, rank, world,
+                         accelerator.wait_for_everyone, bar.update)
     bar.close()
     accelerator.wait_for_everyone()
     models.drop_encoders(keep_vae=bool(cfg.sample_every) and main)
@@ -324,7 +343,7 @@ def train(cfg: TrainConfig, on_step: Callable[[int, float], None] | None = None)
         written = save_lora(state, lora_path, cfg, settings, progress.step)
     accelerator.wait_for_everyone()
     accelerator.end_training()
-    return TrainResult(written, progress.step, losses, time.perf_counter() - started, world, outputs)
+    return TrainResult(written, progress.step, losses, time.perf_counter() - started, world, outputs, encoded)
 
 
 def _save_checkpoint(accelerator, root: str, step: int, keep: int) -> None:
