@@ -46,7 +46,7 @@ class TrainingModels:
     def encode_image(self, pixels: torch.Tensor) -> torch.Tensor:
         vae = self.pipe.vae
         with torch.no_grad():
-            return vae.encode(pixels.to(self.device, vae.dtype)).latent_dist.parameters.float().cpu()
+            return vae.encode(pixels.to(self.device, vae.dtype)).latent_dist.parameters.cpu()  # kept in the VAE's dtype
 
     def encode_text(self, caption: str):
         with torch.no_grad():
@@ -55,12 +55,14 @@ class TrainingModels:
         return embeds[0].cpu(), pooled[0].cpu()
 
     def drop_encoders(self, keep_vae: bool) -> None:
-        """Free the text encoders (their output is cached), and the VAE unless samples need it."""
+        """Free the text encoders (their output is cached) and the VAE unless samples need it; then move the
+        transformer onto the device, so T5-XXL and FLUX never share it."""
         self.pipe.text_encoder = self.pipe.text_encoder_2 = None
         if not keep_vae:
             self.pipe.vae = None
         if self.device.type == "cuda":
             torch.cuda.empty_cache()
+        self.transformer.to(self.device)
 
 
 def load_training_models(cfg, device) -> TrainingModels:
@@ -87,8 +89,7 @@ def load_training_models(cfg, device) -> TrainingModels:
                 f"--model_folder {folder!r} has no loadable transformer weights ({str(exc).splitlines()[0][:200]}); "
                 "add them, or pass the single file as --transformer_file."
             ) from exc
-    pipe.to(device)
-    transformer.to(device)
+    pipe.to(device)  # the transformer stays in RAM until the encoders are gone (drop_encoders)
     scheduler = FlowMatchEulerDiscreteScheduler.from_pretrained(folder, subfolder="scheduler", local_files_only=True)
     return TrainingModels(pipe, transformer, scheduler, dtype, torch.device(device), folder, pipe.vae.config, cfg.max_sequence_length)
 
