@@ -274,3 +274,19 @@ def test_cli_reports_bad_input_in_one_line(tiny_flux_folder, tmp_path, capsys):
     assert code == 1
     err = capsys.readouterr().err
     assert err.startswith("train_lora failed: --dataset") and "Traceback" not in err
+
+
+def test_lora_targets_skip_layers_whose_output_is_unused():
+    """A FLUX with no single blocks (the 3072-wide tiny DiT ComfyUI accepts) drops its last double block's text
+    stream, so those layers get no LoRA (they could never train; DDP refuses them); with single blocks they do."""
+    from diffusers import FluxTransformer2DModel
+    from draw_a_video.nodes.engine.flux.training import lora_target_modules
+
+    sizes = dict(in_channels=64, attention_head_dim=8, num_attention_heads=2, joint_attention_dim=32, pooled_projection_dim=32,
+                 guidance_embeds=True, axes_dims_rope=(2, 2, 4))
+    with torch.device("meta"):
+        no_single = lora_target_modules(FluxTransformer2DModel(num_layers=2, num_single_layers=0, **sizes))
+        with_single = lora_target_modules(FluxTransformer2DModel(num_layers=2, num_single_layers=1, **sizes))
+    assert "transformer_blocks.1.ff_context.net.2" not in no_single and "transformer_blocks.1.attn.to_add_out" not in no_single
+    assert "transformer_blocks.0.ff_context.net.2" in no_single and "transformer_blocks.1.attn.add_k_proj" in no_single
+    assert len(with_single) == 2 * 12 + 5 and len(no_single) == 2 * 12 - 3
