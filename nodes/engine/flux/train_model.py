@@ -17,6 +17,7 @@ import torch
 
 from ..errors import DrawAVideoError
 from ..files import publish_atomically, publish_new, staged_file
+from .imports import flux_pipeline_class
 from .loading import _check_folder, _dtype_kwarg, load_flux_transformer
 from .train_data import TrainCache, model_key
 
@@ -66,8 +67,9 @@ class TrainingModels:
 
 
 def load_training_models(cfg, device) -> TrainingModels:
-    from diffusers import FlowMatchEulerDiscreteScheduler, FluxPipeline, FluxTransformer2DModel
+    from diffusers import FlowMatchEulerDiscreteScheduler, FluxTransformer2DModel
 
+    FluxPipeline = flux_pipeline_class()
     folder = cfg.model_folder
     _check_folder(folder)
     dtype = DTYPES[cfg.dtype]

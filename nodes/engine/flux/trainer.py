@@ -298,7 +298,7 @@ def train(cfg: TrainConfig, on_step: Callable[[int, float], None] | None = None)
     unwrapped = accelerator.unwrap_model(model)
     guidance_embeds = bool(unwrapped.config.guidance_embeds)
     per_step = cfg.batch_size * world * cfg.grad_accum
-    losses, outputs, started = [], [], time.perf_counter()
+    losses, outputs, started, cpu_started = [], [], time.perf_counter(), time.process_time()
     bar = tqdm(total=cfg.steps, initial=start, desc="training LoRA", unit="step", disable=not (main and cfg.progress), dynamic_ncols=True)
     for step in range(start, cfg.steps):
         step_losses = []
@@ -326,7 +326,8 @@ def train(cfg: TrainConfig, on_step: Callable[[int, float], None] | None = None)
             elapsed = time.perf_counter() - started
             with open(loss_log, "a", encoding="utf-8") as f:
                 f.write(json.dumps({"step": step + 1, "loss": mean_loss, "lr": lr_scheduler.get_last_lr()[0],
-                                    "seconds": round(elapsed, 3), "steps_per_second": round((step + 1 - start) / elapsed, 4)}) + "\n")
+                                    "seconds": round(elapsed, 3), "steps_per_second": round((step + 1 - start) / elapsed, 4),
+                                    "cpu_seconds": round(time.process_time() - cpu_started, 3)}) + "\n")
         if cfg.checkpoint_every and (step + 1) % cfg.checkpoint_every == 0 and step + 1 < cfg.steps:
             _save_checkpoint(accelerator, ckpt_root, step + 1, cfg.keep_checkpoints)
         if cfg.sample_every and ((step + 1) % cfg.sample_every == 0 or step + 1 == cfg.steps):

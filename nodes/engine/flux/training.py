@@ -142,6 +142,9 @@ def shift_sigmas(sigmas: torch.Tensor, objective: Objective, image_tokens: int, 
     if objective.timestep_shift == "none":
         return sigmas
     if objective.timestep_shift == "flux":
+        from .imports import flux_pipeline_class
+
+        flux_pipeline_class()  # the quiet import of diffusers' FLUX pipeline module
         from diffusers.pipelines.flux.pipeline_flux import calculate_shift
 
         c = scheduler_config
@@ -173,8 +176,11 @@ def draw_sample(parameters: torch.Tensor, generator: torch.Generator, objective:
 def flow_matching_loss(model, batch: dict, objective: Objective, vae_config, guidance_embeds: bool, dtype, device):
     """The loss of one micro-batch. batch: "latents" [B,C,h,w] (VAE-raw samples), "noise", "sigmas" [B],
     "prompt_embeds" [B,seq,D], "pooled_prompt_embeds" [B,Dp]."""
-    from diffusers import FluxPipeline
     from diffusers.training_utils import compute_loss_weighting_for_sd3
+
+    from .imports import flux_pipeline_class
+
+    FluxPipeline = flux_pipeline_class()
 
     z = ((batch["latents"] - vae_config.shift_factor) * vae_config.scaling_factor).to(device)
     noise, sigmas = batch["noise"].to(device), batch["sigmas"].to(device).view(-1, 1, 1, 1)
