@@ -111,11 +111,11 @@ def test_accelerate_lora_keys_are_the_diffusers_names_comfyui_maps(accelerate_lo
     state = load_file(str(accelerate_lora))
     modules = {k.rsplit(".", 2)[0] if k.endswith(".weight") else k[: -len(".alpha")] for k in state}
     modules = {m.removesuffix(".lora_A").removesuffix(".lora_B") for m in modules}
-    # Attention and MLP linears of the one double block, less its text-stream output layers (to_add_out, ff_context):
-    # with no single block after it their output is unused, so they would never train (training.lora_target_modules).
+    # Attention and MLP linears of the one double block, less what only feeds its text-stream output (add_q_proj,
+    # to_add_out, ff_context): with no single block after it that output is unused, so they could never train
+    # (training.lora_target_modules).
     want = {f"transformer.transformer_blocks.0.{m}" for m in (
-        "attn.to_q", "attn.to_k", "attn.to_v", "attn.to_out.0", "attn.add_q_proj", "attn.add_k_proj", "attn.add_v_proj",
-        "ff.net.0.proj", "ff.net.2")}
+        "attn.to_q", "attn.to_k", "attn.to_v", "attn.to_out.0", "attn.add_k_proj", "attn.add_v_proj", "ff.net.0.proj", "ff.net.2")}
     assert modules == want, sorted(modules ^ want)
     assert all(state[f"{m}.alpha"].item() == 4.0 for m in want)
     assert all(state[f"{m}.lora_B.weight"].abs().max() > 0 for m in want)  # B starts at zero: every one trained

@@ -65,9 +65,11 @@ def lora_target_modules(transformer) -> list[str]:
     config = transformer.config
     if config.num_single_layers == 0 and config.num_layers > 0:
         # With no single-stream blocks after it, the last double block's text-stream output is thrown away
-        # (FluxTransformer2DModel returns the image stream only): a LoRA there would never get a gradient,
-        # and DDP refuses parameters without one. FLUX.1 has 38 single blocks; small test models may have none.
-        dead = [f"transformer_blocks.{config.num_layers - 1}.{m}" for m in ("attn.to_add_out", "ff_context.net.0.proj", "ff_context.net.2")]
+        # (FluxTransformer2DModel returns the image stream only), and with it what only feeds it: the text
+        # queries, the text attention output and the text MLP. A LoRA there would never get a gradient, and
+        # DDP refuses parameters without one. FLUX.1 has 38 single blocks; small test models may have none.
+        dead = [f"transformer_blocks.{config.num_layers - 1}.{m}"
+                for m in ("attn.add_q_proj", "attn.to_add_out", "ff_context.net.0.proj", "ff_context.net.2")]
         found = [name for name in found if name not in dead]
     if not found:
         raise DrawAVideoError("the transformer has none of FLUX.1's attention/MLP layers; --model_folder must hold a FLUX.1 model.")
