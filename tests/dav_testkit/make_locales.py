@@ -34,12 +34,10 @@ DOCS = ROOT / "js" / "docs"
 LANGS = ("en", "zh")
 
 HEADINGS = {
-    "en": {"inputs": "Inputs", "outputs": "Outputs", "example": "Example", "name": "Input", "out": "Output",
-           "type": "Type", "details": "Details", "default": "default", "range": "range", "choices": "choices",
-           "optional": "optional", "none": "None."},
-    "zh": {"inputs": "输入", "outputs": "输出", "example": "示例", "name": "输入", "out": "输出",
-           "type": "类型", "details": "说明", "default": "默认", "range": "范围", "choices": "可选值",
-           "optional": "可选", "none": "无。"},
+    "en": {"inputs": "Inputs", "outputs": "Outputs", "example": "Example", "default": "default", "range": "range",
+           "choices": "choices", "optional": "optional", "none": "None.", "sep": ", ", "colon": ": "},
+    "zh": {"inputs": "输入", "outputs": "输出", "example": "示例", "default": "默认", "range": "范围",
+           "choices": "可选值", "optional": "可选", "none": "无。", "sep": "，", "colon": "："},
 }
 
 
@@ -129,44 +127,39 @@ def merge_translation(english: dict, existing: dict) -> tuple[dict, list[str]]:
     return merge(english, existing, ""), missing
 
 
-def _cell(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
-
-
 def _details(kind, options, optional, h) -> str:
     bits = []
     if optional:
         bits.append(h["optional"])
     if isinstance(kind, list | tuple):
-        bits.append(f"{h['choices']}: " + ", ".join(f"`{v}`" for v in kind))
+        bits.append(f"{h['choices']}{h['colon']}" + ", ".join(f"`{v}`" for v in kind))
         if "default" in options:
             bits.append(f"{h['default']} `{options['default']}`")
     elif "default" in options and kind in ("INT", "FLOAT", "BOOLEAN"):
         bits.append(f"{h['default']} `{options['default']}`")
         if "min" in options and "max" in options:
             bits.append(f"{h['range']} {options['min']}..{options['max']}")
-    return "; ".join(bits)
+    return h["sep"].join(bits)
 
 
 def doc_page(nid: str, cls, entry: dict, lang: str) -> str:
+    """One node's page: a list per section (the docs panel is a narrow side panel; tables don't fit it)."""
     h = HEADINGS[lang]
     lines = [f"# {entry['display_name']}", "", entry["description"], "", f"## {h['inputs']}", ""]
     inputs = visible_inputs(cls)
-    if inputs:
-        lines += [f"| {h['name']} | {h['type']} | {h['details']} |", "| --- | --- | --- |"]
-        for name, kind, options, optional in inputs:
-            text = entry["inputs"][i18n_key(name)]
-            label = f"**{_cell(text['name'])}** (`{name}`)" if text["name"] != name else f"**`{name}`**"
-            type_name = "COMBO" if isinstance(kind, list | tuple) else kind
-            extra = _details(kind, options, optional, h)
-            lines.append(f"| {label} | `{type_name}` | {_cell(text['tooltip'])}{' (' + _cell(extra) + ')' if extra else ''} |")
-    else:
+    for name, kind, options, optional in inputs:
+        text = entry["inputs"][i18n_key(name)]
+        label = f"**{text['name']}** (`{name}`)" if text["name"] != name else f"**`{name}`**"
+        type_name = "COMBO" if isinstance(kind, list | tuple) else kind
+        extra = _details(kind, options, optional, h)
+        lines.append(f"- {label} · `{type_name}`{' · ' + extra if extra else ''}{h['colon']}{text['tooltip']}")
+    if not inputs:
         lines.append(h["none"])
-    lines += ["", f"## {h['outputs']}", "", f"| {h['out']} | {h['type']} | {h['details']} |", "| --- | --- | --- |"]
+    lines += ["", f"## {h['outputs']}", ""]
     for i, (kind, name, _) in enumerate(outputs(cls)):
         text = entry["outputs"][str(i)]
-        label = f"**{_cell(text['name'])}** (`{name}`)" if text["name"] != name else f"**`{name}`**"
-        lines.append(f"| {label} | `{kind}` | {_cell(text['tooltip'])} |")
+        label = f"**{text['name']}** (`{name}`)" if text["name"] != name else f"**`{name}`**"
+        lines.append(f"- {label} · `{kind}`{h['colon']}{text['tooltip']}")
     lines += ["", f"## {h['example']}", "", EXAMPLES[nid][lang].strip(), ""]
     return "\n".join(lines)
 
