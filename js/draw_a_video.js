@@ -374,6 +374,7 @@ function setUpSaveVideo(nodeType) {
         syncMediaPreview(this);
     };
     chain(nodeType.prototype, "onNodeCreated", function () {
+        this.hideOutputImages = true; // on the node too, as the frontend's own extensions set it
         keepInStep(this, (node) => syncMediaPreview(node));
     });
     chain(nodeType.prototype, "onExecuted", function (output) {
