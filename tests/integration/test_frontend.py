@@ -128,10 +128,9 @@ def browser_report(request, comfy_server_for, browser_tools):
         command += ["--workflow", str(WORKFLOW)]
     result = subprocess.run(command, cwd=HERE, capture_output=True, text=True, timeout=900)
     try:
-        report = json.loads(result.stdout)
-    except ValueError:
-        pytest.fail(f"frontend_check.mjs printed no report (exit {result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
-    (artifacts / "frontend_report.json").write_text(json.dumps(report, indent=1) + "\n")
+        report = json.loads((artifacts / "frontend_report.json").read_text())
+    except (OSError, ValueError):
+        pytest.fail(f"frontend_check.mjs wrote no report (exit {result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
     failed = [c["name"] for c in report["checks"] if not c["ok"]]
     print(f"\n{cell_name(request.param)}: frontend {report['frontend']}, {len(report['checks']) - len(failed)}/{len(report['checks'])} checks passed, "
           f"{len(report['screenshots'])} screenshots in {artifacts}; console errors: {len(report['errors']['ours'])} ours, "
@@ -144,7 +143,7 @@ def test_frontend_in_browser(browser_report):
     failed = [f"- {c['name']}: {c['detail']}" for c in report["checks"] if not c["ok"]]
     assert not failed, "browser checks failed (screenshots in tests/integration/artifacts/):\n" + "\n".join(failed)
     assert not report["errors"]["ours"], "console errors from the extension:\n" + "\n".join(report["errors"]["ours"])
-    assert len(report["checks"]) >= 30, [c["name"] for c in report["checks"]]
+    assert len(report["checks"]) >= 25, [c["name"] for c in report["checks"]]
     assert all(Path(p).is_file() for p in report["screenshots"]) and len(report["screenshots"]) >= 10
     assert result.returncode == 0, result.stderr[-3000:]
 
