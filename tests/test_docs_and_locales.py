@@ -91,3 +91,12 @@ def test_merge_keeps_translations_drops_stale_keys_and_reuses_identical_text():
     assert merged["B"]["inputs"]["layout"] == {"name": "布局", "tooltip": "布局。"}  # same English, same Chinese
     assert "C" not in merged and "gone" not in merged["A"]
     assert sorted(missing) == ["A.inputs.x.name", "A.inputs.x.tooltip"]
+
+
+def test_a_translation_whose_english_changed_is_named_until_redone():
+    record = {"A.tooltip": ["Old English.", "旧的翻译。"]}
+    _, stale = ml.translation_sources({"A.tooltip": "New English."}, {"A.tooltip": "旧的翻译。"}, record)
+    assert stale == [("A.tooltip", "New English.")]
+    # The translator redoes it: the record now says it was made from the new English.
+    redone, stale = ml.translation_sources({"A.tooltip": "New English."}, {"A.tooltip": "新的翻译。"}, record)
+    assert stale == [] and redone == {"A.tooltip": ["New English.", "新的翻译。"]}

@@ -8,6 +8,8 @@ CATEGORY), so it never drifts from what the Python says. Chinese is written by h
 locales/zh/nodeDefs.json and locales/zh/main.json: this script keeps every existing Chinese text, drops
 keys of inputs/nodes that are gone, fills a missing tooltip only when the very same English text already
 has a Chinese translation elsewhere (the shared 'layout' tooltip), and lists what is still missing.
+locales/zh/translated_from_en.json records the English each Chinese text was made from: when a node's
+English changes, the script (and the test) names the Chinese text to redo; edit it, run the script again.
 
 Docs pages (js/docs/<node id>.md and js/docs/<node id>/zh.md, ComfyUI's docs-panel convention) are made
 from the same locale entries plus the input specs (type, default, range, choices) and a hand-written
@@ -88,6 +90,34 @@ def categories() -> list[str]:
             if i18n_key(part) not in seen:
                 seen.append(i18n_key(part))
     return seen
+
+
+SOURCES = "translated_from_en.json"  # ComfyUI loads only main.json and a few named files from locales/<lang>/
+
+
+def flatten(tree: dict, prefix: str = "") -> dict[str, str]:
+    out = {}
+    for key, value in tree.items():
+        path = f"{prefix}.{key}" if prefix else key
+        out.update(flatten(value, path) if isinstance(value, dict) else {path: value})
+    return out
+
+
+def translation_sources(english: dict, translated: dict, record: dict) -> tuple[dict, list[tuple[str, str]]]:
+    """Which English each translated text was made from ({key: [english, translation]}), so a change of the
+    English is caught: returns (the new record, [(key, current English)] of translations left stale).
+    A translation that changed since the record was written counts as made from the current English."""
+    new_record, stale = {}, []
+    for key, text in translated.items():
+        if not text:
+            continue
+        source, before = record.get(key, [None, None])
+        if before == text and source is not None and source != english[key]:
+            stale.append((key, english[key]))
+            new_record[key] = [source, text]
+        else:
+            new_record[key] = [english[key], text]
+    return new_record, stale
 
 
 def _load(path: Path) -> dict:
@@ -181,6 +211,10 @@ def build() -> tuple[dict[Path, str], list[str]]:
         problems += [f"locales/{lang}/main.json: no translation of {m}" for m in missing_main]
         files[LOCALES / lang / "nodeDefs.json"] = dump(defs)
         files[LOCALES / lang / "main.json"] = dump(main)
+        sources, stale = translation_sources(flatten(english), flatten(defs), _load(LOCALES / lang / SOURCES))
+        problems += [f"locales/{lang}/nodeDefs.json: {key} was translated from English that has changed since; "
+                     f"now: {english_text!r}" for key, english_text in stale]
+        files[LOCALES / lang / SOURCES] = dump(sources)
         translated[lang] = defs
     for nid, cls, _ in node_specs():
         for lang in LANGS:
