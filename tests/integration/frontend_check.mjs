@@ -22,9 +22,12 @@
 //   5. opens Grid Layout's page in the docs panel (the selection toolbox's info button), and with
 //      --locale-check zh switches the editor to Chinese (Comfy.Locale) and checks the node and its docs.
 // Console errors are sorted: ours (the pack's files), backend (requests a newer frontend makes of an older
-// ComfyUI, e.g. 1.58.1's job list asking 0.8.0 for status=cancelled -> 400; a missing user.css), others.
+// ComfyUI, e.g. 1.58.1's job list asking 0.8.0 for status=cancelled -> 400; a missing user.css),
+// environment (the test server's fresh user folder, missing workflow inputs, blocked outside addresses),
+// the docs panel's by-design fallback, and others (anything else: the test fails on those too).
 // Writes <artifacts>/frontend_report.json: { frontend, mode, checks: [{ name, ok, detail }],
-// errors: { ours, backend, docsFallback, others }, screenshots, workflows }, and prints how many checks passed.
+// errors: { ours, backend, environment, docsFallback, others }, screenshots, workflows }, and prints how many
+// checks passed.
 // Exit code 0 when every check passed and no console error came from the extension.
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
@@ -42,15 +45,30 @@ const nodes2 = (args.mode ?? "classic") !== "classic";
 mkdirSync(artifacts, { recursive: true });
 
 const OURS = /ComfyUI-Draw-a-Video|draw_a_video\.js|grid_preview_math|output_preview_math|drawavideo/i;
-// Failed requests a newer frontend makes of ComfyUI 0.8.0's API, and the optional user.css: not the pack's.
-const BACKEND = [/\/api\/jobs\b/, /status=cancelled/, /user\.css/, /\/api\/(assets|userdata\/[^ ]*subgraphs|settings\/Comfy\.Release)/];
-// The docs panel asks for docs/<node id>/<locale>.md first and falls back to docs/<node id>.md (the English
-// page): a 404 for docs/<id>/en.md is that fallback, by the frontend's design.
+// Console errors that are not the pack's, by cause:
+// backend mismatch: requests a newer frontend makes of ComfyUI 0.8.0's API (1.58.1's job list asks for
+// status=cancelled -> 400), and the optional user.css;
+const BACKEND = [/\/api\/jobs\b/, /status=cancelled/, /Jobs API\] Error fetching jobs/, /user\.css/];
+// environment: the test server's fresh user folder (no saved workflows, subgraphs or template settings yet),
+// the workflows' input files it does not have, and addresses off the server, which this check blocks;
+const ENVIRONMENT = [/\/api\/userdata(\?dir=|\/comfy\.templates\.json)/, /\/api\/view\?type=input&filename=draw_a_video_input\.mp4/];
+// docs fallback: the docs panel asks for docs/<node id>/<locale>.md first and falls back to docs/<node id>.md
+// (the English page), so a 404 for docs/<id>/en.md is that fallback, by the frontend's design.
 const DOCS_FALLBACK = /\/extensions\/[^/]+\/docs\/DrawAVideo_\w+\/en\.md/;
 const checks = [];
-const errors = { ours: [], backend: [], docsFallback: [], others: [] };
+const errors = { ours: [], backend: [], environment: [], docsFallback: [], others: [] };
+const offServer = (entry) => /(?:@|GET|POST) (https?:\/\/\S+)/.test(entry) && !entry.match(/(?:@|GET|POST) (https?:\/\/\S+)/)[1].startsWith(base);
 const file = (entry) =>
-    (DOCS_FALLBACK.test(entry) ? errors.docsFallback : OURS.test(entry) ? errors.ours : BACKEND.some((re) => re.test(entry)) ? errors.backend : errors.others).push(entry);
+    (DOCS_FALLBACK.test(entry)
+        ? errors.docsFallback
+        : OURS.test(entry)
+          ? errors.ours
+          : BACKEND.some((re) => re.test(entry))
+            ? errors.backend
+            : ENVIRONMENT.some((re) => re.test(entry)) || offServer(entry)
+              ? errors.environment
+              : errors.others
+    ).push(entry);
 const screenshots = [];
 const workflows = [];
 const check = (name, ok, detail = "") => checks.push({ name, ok: Boolean(ok), detail: String(detail).slice(0, 1500) });
@@ -640,6 +658,7 @@ try {
     }
 
     check("no console errors from the extension", errors.ours.length === 0, errors.ours.join("\n"));
+    check("no console error of an unknown cause", errors.others.length === 0, errors.others.join("\n"));
 } catch (error) {
     check("browser check ran to the end", false, `${error.stack ?? error}`);
 } finally {

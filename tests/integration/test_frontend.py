@@ -134,7 +134,8 @@ def browser_report(request, comfy_server_for, browser_tools):
     failed = [c["name"] for c in report["checks"] if not c["ok"]]
     print(f"\n{cell_name(request.param)}: frontend {report['frontend']}, {len(report['checks']) - len(failed)}/{len(report['checks'])} checks passed, "
           f"{len(report['screenshots'])} screenshots in {artifacts}; console errors: {len(report['errors']['ours'])} ours, "
-          f"{len(report['errors']['backend'])} backend mismatches, {len(report['errors']['others'])} others")
+          f"{len(report['errors']['backend'])} backend mismatches, {len(report['errors']['environment'])} of the test environment, "
+          f"{len(report['errors']['others'])} others")
     return report, result
 
 
