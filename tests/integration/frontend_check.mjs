@@ -84,6 +84,7 @@ await setSetting("Comfy.Workflow.ShowMissingNodesWarning", false);
 await setSetting("Comfy.VueNodes.Enabled", nodes2); // false: the classic canvas, ComfyUI 0.8.0's default
 await setSetting("Comfy.Locale", "en");
 await setSetting("Comfy.Minimap.Visible", false); // it would cover part of the workflow screenshots
+await setSetting("Comfy.RightSidePanel.IsOpen", false); // 1.58.1's side panel, likewise (the docs check opens it)
 
 let frontend = null;
 const browser = await chromium.launch({
@@ -417,7 +418,7 @@ try {
             // ids of a cleared graph's nodes to the old ones (and then shows its own previews for them).
             await app.loadGraphData(JSON.parse(JSON.stringify(app.graph.serialize())));
             app.canvas.ds.scale = 0.85;
-            app.canvas.ds.offset = [60, 60];
+            app.canvas.ds.offset = [70, 100]; // clear of the floating menus at the top left
             window.__executionErrors = [];
             window.comfyAPI.api.api.addEventListener("execution_error", ({ detail }) =>
                 window.__executionErrors.push(`${detail.node_type}: ${detail.exception_type}: ${detail.exception_message}`),
