@@ -470,7 +470,7 @@ try {
         let media = [];
         for (let i = 0; i < 60; i++) {
             media = await findMedia();
-            const ready = media.every((m) => m.shown.length && m.shown.every((e) => (e.tag === "video" ? e.time > 0.3 || !e.ours : e.complete && e.width > 0)));
+            const ready = media.every((m) => m.shown.length && m.shown.every((e) => (e.tag === "video" ? e.width > 0 && (e.time > 0.3 || !e.ours) : e.complete && e.width > 0)));
             if (ready) break;
             await page.waitForTimeout(500);
         }
