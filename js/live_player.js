@@ -295,6 +295,12 @@ function addPlayer(node) {
     widget.computeSize = (width) => [width, WIDGET_HEIGHT];
     widget.livePlayer = player;
     node.davLivePlayer = player;
+    // Below the node's other widgets (the Grid Layout drawing is added after this hook runs): move it last.
+    const moveLast = () => {
+        const at = node.widgets?.indexOf(widget) ?? -1;
+        if (at >= 0 && at !== node.widgets.length - 1) node.widgets.push(...node.widgets.splice(at, 1));
+    };
+    queueMicrotask(moveLast);
     const onRemoved = node.onRemoved;
     node.onRemoved = function (...args) {
         player.remove();

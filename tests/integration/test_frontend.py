@@ -65,6 +65,7 @@ SCRIPT = HERE / "frontend_check.mjs"
 ARTIFACTS = HERE / "artifacts"
 WORKFLOW = REPO_ROOT / "workflows" / "draw_a_video_t2v.json"
 GRID_IMAGE = "draw_a_video_frontend_grid.png"
+I2V_PICTURE = "draw_a_video_i2v_input.png"
 UI_WORKFLOWS = sorted((REPO_ROOT / "workflows").glob("*.json"))
 
 pytestmark = pytest.mark.integration
@@ -118,6 +119,8 @@ def browser_report(request, comfy_server_for, browser_tools):
     node, chromium = browser_tools
     server = comfy_server_for(root)
     _write_grid_image(server.input_dir / GRID_IMAGE)
+    # The picture the image-to-video workflows' Load Image names (the editor fetches its preview on load).
+    _write_grid_image(server.input_dir / I2V_PICTURE)
     artifacts = ARTIFACTS / cell_name(request.param)
     shutil.rmtree(artifacts, ignore_errors=True)
     artifacts.mkdir(parents=True)
