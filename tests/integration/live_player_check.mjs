@@ -54,7 +54,7 @@ const browser = await chromium.launch({
 try {
     for (const mode of modes) {
         await setSetting("Comfy.VueNodes.Enabled", mode === "vue");
-        const page = await browser.newPage({ viewport: { width: 1400, height: 900 }, deviceScaleFactor: 1 });
+        const page = await browser.newPage({ viewport: { width: 1400, height: 1100 }, deviceScaleFactor: 1 }); // the whole 800 px Grid Layout node
         await page.route((url) => !url.href.startsWith(base), (route) => route.abort());
         const ourBefore = errors.ours.length;
         page.on("console", (message) => {
