@@ -14,7 +14,7 @@ from .engine.dataset import build_grid_dataset, find_videos, video_folders
 from .engine.errors import DrawAVideoError
 from .engine.files import resolve_inside
 from .engine.prompt import DEFAULT_SUBJECT, DEFAULT_TEMPLATE
-from .engine.scene_cut import DEFAULT_CUT_THRESHOLD
+from .engine.shots import DEFAULT_CUT_THRESHOLD
 from .grid_nodes import LAYOUT_INPUT
 
 CATEGORY = "Draw-a-Video/training"
@@ -64,7 +64,7 @@ class VideosToGridDatasetNode:
     OUTPUT_TOOLTIPS = (
         "The grids, one image each (a list, as MakeTrainingDataset's images input takes it); empty when output_images is off.",
         "One caption per grid, in the same order (connect to MakeTrainingDataset's texts); empty when output_images is off.",
-        "What was done: grids written and kept, grids skipped at scene cuts, clips too short, unreadable files.",
+        "What was done, per video: grids kept; grids skipped with the reason and frames (cut at frame 98, fade from black, frames 0-9); clips too short; unreadable or damaged files and where decoding failed.",
     )
 
     @classmethod
@@ -78,7 +78,7 @@ class VideosToGridDatasetNode:
                 "subject": ("STRING", {"default": DEFAULT_SUBJECT, "multiline": True, "tooltip": "What the videos show, for the caption, when a video has no <video name>.txt of its own."}),
                 "dataset_name": ("STRING", {"default": DEFAULT_DATASET_NAME, "tooltip": "Folder for the grids, created inside ComfyUI's input folder (so 'Load Image and Text Dataset from Folder' lists it). Reuse it to resume."}),
                 "max_grids_per_video": ("INT", {"default": 0, "min": 0, "max": 100000, "tooltip": "Take at most this many grids from one video (0 = all), so long clips don't dominate."}),
-                "scene_cut_threshold": ("FLOAT", {"default": DEFAULT_CUT_THRESHOLD, "min": 0.0, "max": 1.0, "step": 0.01, "tooltip": "Skip a grid when two consecutive sampled frames differ by more than this (mean grey difference of small thumbnails, 0..1): a cut between shots. 0 = never skip. Raise it if fast turns get skipped."}),
+                "cut_threshold": ("FLOAT", {"default": DEFAULT_CUT_THRESHOLD, "min": 0.0, "max": 100.0, "step": 0.5, "tooltip": "Every source frame is checked with ffmpeg's scene detector (scdet, 0..100): a grid over a frame scoring this or more (a cut), over blank frames or over a fade to/from black or white is skipped, and the summary says where. Cuts score ~10-40 even between dark shots; motion stays below ~4. 0 = no checks. Lower it if cuts get through, raise it if fast pans get skipped."}),
                 "output_images": ("BOOLEAN", {"default": True, "tooltip": "Also output the grids and captions as lists. Turn off for big datasets (each grid is ~12 MB in memory) and load the folder with the native loader."}),
             },
             "optional": {
@@ -117,13 +117,13 @@ class VideosToGridDatasetNode:
         return digest.hexdigest()
 
     def build(self, video_folder, layout, stride, hop, subject, dataset_name, max_grids_per_video,
-              scene_cut_threshold, output_images, template=DEFAULT_TEMPLATE, include_subfolders=False):
+              cut_threshold, output_images, template=DEFAULT_TEMPLATE, include_subfolders=False):
         videos_dir, dataset_dir = self._folders(video_folder, dataset_name)
         progress = host.Progress(len(find_videos(videos_dir, include_subfolders)))
         summary = build_grid_dataset(
             videos_dir, dataset_dir, layout,
             stride=stride, hop=hop, subject=subject, template=template,
-            max_grids_per_video=max_grids_per_video, scene_cut_threshold=scene_cut_threshold,
+            max_grids_per_video=max_grids_per_video, cut_threshold=cut_threshold,
             recursive=include_subfolders,
             on_progress=lambda done, total, grids: progress.update(done - progress.current),
             check_cancel=host.check_interrupted,

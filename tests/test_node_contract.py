@@ -126,7 +126,7 @@ RUNS = {
     "DrawAVideo_VideosToGridDataset": (
         lambda ctx: (clip_in_input(ctx, "clips", frames=20), dict(
             video_folder="clips", layout=SMALL, stride=5, hop=0, subject="a test", dataset_name="grids",
-            max_grids_per_video=0, scene_cut_threshold=0.0, output_images=True))[1],
+            max_grids_per_video=0, cut_threshold=0.0, output_images=True))[1],
         lambda out: len(out[0]) == 1 and out[0][0].shape == (1, 32, 64, 3) and out[1][0].startswith("Generate a 4-frame"),
     ),
     "DrawAVideo_RegisterGrid": (

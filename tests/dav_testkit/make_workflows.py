@@ -269,7 +269,7 @@ def train_driving_lora(specs) -> WorkflowBuilder:
     dataset = wf.add(
         "DrawAVideo_VideosToGridDataset", video_folder="driving_videos", layout=layout.out("layout"), stride=10, hop=0,
         subject="driving down the Las Vegas Strip", dataset_name="draw_a_video_grids", max_grids_per_video=0,
-        scene_cut_threshold=0.2, output_images=True,
+        cut_threshold=6.0, output_images=True,
     )
     wf.add("PreviewAny", title="Dataset summary", source=dataset.out("summary"))
     encoded = wf.add("MakeTrainingDataset", images=dataset.out("images"), vae=vae, clip=clip, texts=dataset.out("captions"))
