@@ -315,8 +315,8 @@ def test_node_builds_the_dataset_for_make_training_dataset(clips, pack_folders):
     assert options == [".", "clips", "trips/day1"]
 
     out = run_node()
-    images, captions, summary = out["result"]
-    assert len(images) == len(captions) == 6
+    images, captions, summary, name = out["result"]
+    assert len(images) == len(captions) == 6 and name == "draw_a_video_grids"
     for image, text, name in zip(images, captions, sorted(EXPECTED)):
         assert image.shape == (1, 32, 64, 3) and image.dtype == torch.float32  # MakeTrainingDataset encodes each
         assert float(image.min()) >= 0 and float(image.max()) <= 1
@@ -331,8 +331,8 @@ def test_node_builds_the_dataset_for_make_training_dataset(clips, pack_folders):
 
 
 def test_node_without_image_outputs_still_writes_the_folder(clips, pack_folders):
-    images, captions, summary = run_node(output_images=False, dataset_name="sets/driving")["result"]
-    assert images == [] and captions == []
+    images, captions, summary, name = run_node(output_images=False, dataset_name="sets/driving")["result"]
+    assert images == [] and captions == [] and name == "sets/driving"
     assert len(list((pack_folders["input"] / "sets" / "driving").glob("*.png"))) == 6
 
 

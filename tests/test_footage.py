@@ -13,10 +13,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-from nodes.engine.dataset import build_grid_dataset
-from nodes.engine.layout import GridLayout
-from nodes.engine.shots import measure
+from draw_a_video.nodes.engine.dataset import build_grid_dataset
+from draw_a_video.nodes.engine.layout import GridLayout
+from draw_a_video.nodes.engine.shots import measure
 
 FOOTAGE = Path(__file__).parent / "data" / "footage"
 LABELS = json.loads((FOOTAGE / "labels.json").read_text(encoding="utf-8"))
