@@ -14,7 +14,7 @@ from draw_a_video.nodes.engine.layout import GridLayout
 KNOWN_TYPES = {
     # ComfyUI's own
     "IMAGE", "LATENT", "MASK", "STRING", "INT", "FLOAT", "BOOLEAN", "NOISE", "CONDITIONING", "VAE", "CLIP", "MODEL",
-    "COMBO", "*",
+    "COMBO", "*", "LORA_MODEL", "LOSS_MAP",
     # the pack's
     "GRID_LAYOUT", "DAV_FLUX_PIPELINE",
 }
@@ -149,6 +149,10 @@ RUNS = {
             max_grids_per_video=0, cut_threshold=0.0, output_images=False), dict(
             dataset_name="grids", vae=FakeVAE(), clip=FakeCLIP(), folder_name="latents", shard_size=10))[2],
         lambda out: out[0] == "latents" and out[1].startswith("1 grids in 1 shards"),
+    ),
+    "DrawAVideo_CheckTrainedLora": (
+        dict(lora={"a.lora_up.weight": torch.zeros(4, 2), "a.lora_down.weight": torch.ones(2, 4)}, loss_map={"loss": [0.5, 0.25]}, steps=2),
+        lambda out: set(out[0]) == {"a.lora_up.weight", "a.lora_down.weight"} and "last loss 0.2500" in out[1],
     ),
     "DrawAVideo_RegisterGrid": (
         dict(image=moving_grids(1), layout=SMALL, search_px=4),

@@ -287,7 +287,9 @@ def train_driving_lora(specs) -> WorkflowBuilder:
         loss_function="MSE", seed=SEED, training_dtype="bf16", lora_dtype="bf16", algorithm="LoRA",
         gradient_checkpointing=True, existing_lora="[None]", bucket_mode=False,
     )
-    wf.add("SaveLoRA", lora=trained.out("lora"), prefix="loras/draw_a_video_driving", steps=trained.out("steps"))
+    checked = wf.add("DrawAVideo_CheckTrainedLora", lora=trained.out("lora"), loss_map=trained.out("loss_map"),
+                     steps=trained.out("steps"))
+    wf.add("SaveLoRA", lora=checked.out("lora"), prefix="loras/draw_a_video_driving", steps=trained.out("steps"))
     wf.note(
         "## Train the driving LoRA (the source recipe)\n"
         "Put driving clips in `input/driving_videos/` (a `<clip>.txt` beside a clip overrides the subject). "
@@ -307,7 +309,8 @@ def train_driving_lora(specs) -> WorkflowBuilder:
         "base (~12 GB), bf16 LoRA and gradient checkpointing, expect about 20-24 GB (a 24 GB card); ComfyUI "
         "0.8 trains fully loaded, it cannot offload during training. "
         "**Make FLUX Trainable** lets ComfyUI 0.8.0's Train LoRA backpropagate through FLUX (its fused RoPE has no "
-        "backward); sampling is unaffected.\n\n"
+        "backward); sampling is unaffected. **Check Trained LoRA** stops the run, naming the step, if a loss or a LoRA "
+        "tensor is NaN or infinite, so a broken LoRA is never saved.\n\n"
         "SaveLoRA writes `output/loras/draw_a_video_driving_..._.safetensors`: move it to `models/loras/` as "
         f"`{DRIVING_LORA}` for the text-to-video workflow.",
         title="Read me",
