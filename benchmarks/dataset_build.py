@@ -1,6 +1,6 @@
 """Grid-dataset building speed against decoding the same videos and nothing else.
 
-    python -m benchmarks.dataset_build
+    python -m benchmarks.dataset_build [--quick]
 
 Writes 3 clips x 600 frames at 640x360 (H.264, moving content), then times
 (a) decode only: ffmpeg decodes every frame to raw RGB, piped to Python and dropped;
@@ -10,6 +10,7 @@ Throughputs are in source frames per second; the ratio is (b) / (a). CPU seconds
 (this process + its ffmpeg children) show the work done, whatever else the machine runs. The
 builder decodes every frame too (ffmpeg must, to reach every 10th), but pipes
 only the sampled ones, so it may beat (a). Peak memory is the process's RSS.
+Target: build / decode-only throughput >= 0.8. --quick: 1 clip of 300 frames.
 """
 
 from __future__ import annotations
@@ -20,13 +21,18 @@ import tempfile
 import time
 from pathlib import Path
 
-import imageio_ffmpeg
-import numpy as np
+from benchmarks.common import Targets, cli, run
 
-from nodes.engine.dataset import build_grid_dataset
-from nodes.engine.layout import GridLayout
+ARGS = cli(__doc__, __name__)
+
+import imageio_ffmpeg  # noqa: E402  (after cli(): --help answers without the heavy imports)
+import numpy as np  # noqa: E402
+
+from nodes.engine.dataset import build_grid_dataset  # noqa: E402
+from nodes.engine.layout import GridLayout  # noqa: E402
 
 CLIPS, FRAMES, WIDTH, HEIGHT, FPS = 3, 600, 640, 360, 30
+THROUGHPUT_TARGET = 0.8
 
 
 def moving_frame(clip: int, index: int) -> np.ndarray:
@@ -44,13 +50,13 @@ def moving_frame(clip: int, index: int) -> np.ndarray:
     return frame
 
 
-def write_clips(folder: Path) -> list[Path]:
+def write_clips(folder: Path, clips: int = CLIPS, frames: int = FRAMES) -> list[Path]:
     paths = []
-    for clip in range(CLIPS):
+    for clip in range(clips):
         path = folder / f"drive{clip}.mp4"
         writer = imageio_ffmpeg.write_frames(str(path), (WIDTH, HEIGHT), fps=FPS, codec="libx264", quality=7, macro_block_size=2)
         writer.send(None)
-        for index in range(FRAMES):
+        for index in range(frames):
             writer.send(moving_frame(clip, index))
         writer.close()
         paths.append(path)
@@ -84,13 +90,14 @@ def timed(fn):
     return (result, cpu_seconds() - cpu), time.perf_counter() - start
 
 
-def main() -> int:
+def main(args) -> None:
+    clips, frames = (1, 300) if args.quick else (CLIPS, FRAMES)
     work = Path(tempfile.mkdtemp(prefix="drawavideo-bench-"))
     try:
         videos = work / "videos"
         videos.mkdir()
-        print(f"writing {CLIPS} clips x {FRAMES} frames at {WIDTH}x{HEIGHT} (H.264) ...")
-        paths = write_clips(videos)
+        print(f"writing {clips} clip(s) x {frames} frames at {WIDTH}x{HEIGHT} (H.264) ...")
+        paths = write_clips(videos, clips, frames)
         rss_start = peak_rss_mb()
 
         (decoded, decode_cpu), decode_s = timed(lambda: decode_only(paths))
@@ -99,7 +106,7 @@ def main() -> int:
         rss_build = peak_rss_mb()
         (again, resume_cpu), resume_s = timed(lambda: build_grid_dataset(str(videos), str(work / "grids"), GridLayout(), stride=10))
 
-        source = CLIPS * FRAMES
+        source = clips * frames
         assert decoded == source, f"decoded {decoded} frames, expected {source}"
         assert again.written == 0 and again.kept == len(summary.grids)
         decode_fps, build_fps, resume_fps = decoded / decode_s, source / build_s, source / resume_s
@@ -112,10 +119,13 @@ def main() -> int:
         print(f"ratio resume / decode-only throughput: {resume_fps / decode_fps:.2f}")
         print(f"peak RSS: {rss_start:.0f} MB before, {rss_decode:.0f} MB after decode-only, {rss_build:.0f} MB after "
               f"building (+{rss_build - rss_decode:.0f} MB)")
+        targets = Targets()
+        ratio = build_fps / decode_fps
+        targets.check("build / decode-only throughput", f"{ratio:.2f}", f">= {THROUGHPUT_TARGET}", ratio >= THROUGHPUT_TARGET)
+        targets.report()
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run(main, ARGS))

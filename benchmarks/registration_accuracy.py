@@ -1,6 +1,6 @@
 """How exactly does cell registration find borders the model drew off the layout?
 
-Run from the repo root:  python -m benchmarks.registration_accuracy [--grids 200] [--seed 0]
+Run from the repo root:  python -m benchmarks.registration_accuracy [--quick] [--grids 200] [--seed 0]
 
 Draws random 4x4 grids of 320x192 cells (1280x768): every cell a distinct
 picture (a random colour gradient, a smooth random texture, a few shapes,
@@ -14,19 +14,29 @@ softens edges. It prints, per style and overall, the share of found border
 edges within 1 px of the truth, the mean and max error, and the time per grid.
 It also prints the adherence score of clean grids, of the same grids with
 their borders moved, and of continuous pictures with no grid at all.
+Target: >= 95 % of border edges found within 1 px. --quick: 10 grids.
 """
 
 from __future__ import annotations
 
-import argparse
 import math
 import time
 
-import torch
-import torch.nn.functional as F
+from benchmarks.common import Targets, cli, run
 
-from nodes.engine.layout import GridLayout
-from nodes.engine.registration import register_grid
+ARGS = cli(__doc__, __name__, {
+    "--grids": dict(type=int, default=200, help="random grids to register (default 200; --quick: 10)"),
+    "--seed": dict(type=int, default=0),
+    "--threads": dict(type=int, default=1, help="torch CPU threads (1 gives steady timings on a shared machine)"),
+})
+
+import torch  # noqa: E402  (after cli(): --help answers without importing torch)
+import torch.nn.functional as F  # noqa: E402
+
+from nodes.engine.layout import GridLayout  # noqa: E402
+from nodes.engine.registration import register_grid  # noqa: E402
+
+WITHIN_1PX_TARGET = 0.95
 
 STYLES = ("cut", "line", "gutter", "video")
 
@@ -120,12 +130,9 @@ def edge_errors(found: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
     return torch.cat([(found[:-1, 1] - truth[:-1, 1]).abs(), (found[1:, 0] - truth[1:, 0]).abs()])
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--grids", type=int, default=200)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 gives steady timings on a shared machine)")
-    args = parser.parse_args(argv)
+def main(args) -> None:
+    if args.quick:
+        args.grids = min(args.grids, 10)
     torch.set_num_threads(args.threads)
     plain, gutter_layout = GridLayout(), GridLayout(gutter=16)
     gen = torch.Generator().manual_seed(args.seed)
@@ -141,7 +148,7 @@ def main(argv=None):
         seconds.append(time.perf_counter() - start)
         cpu_seconds.append(time.process_time() - cpu_start)
         errors[style].append(torch.cat([edge_errors(found.rows[0], rows), edge_errors(found.cols[0], cols)]))
-        if i < 30:  # adherence of clean, moved and grid-less pictures on the plain layout
+        if i < (5 if args.quick else 30):  # adherence of clean, moved and grid-less pictures on the plain layout
             clean, _, _ = synthetic_grid(gen, plain, "cut", max_offset=0)
             moved, _, _ = synthetic_grid(gen, plain, "cut", max_offset=12)
             adherence["clean"].append(float(register_grid(clean[None], plain).adherence[0]))
@@ -165,7 +172,11 @@ def main(argv=None):
     for name, values in adherence.items():
         v = torch.tensor(values)
         print(f"adherence, {name:<8}: mean {float(v.mean()):.3f}  min {float(v.min()):.3f}  max {float(v.max()):.3f}  ({v.numel()} grids)")
+    within = float((e <= 1).float().mean())
+    targets = Targets()
+    targets.check("border edges found within 1 px", f"{within:.2%}", f">= {WITHIN_1PX_TARGET:.0%}", within >= WITHIN_1PX_TARGET)
+    targets.report()
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(run(main, ARGS))

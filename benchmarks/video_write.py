@@ -29,8 +29,13 @@ import sys
 import tempfile
 import time
 
-import imageio_ffmpeg
-import torch
+from benchmarks.common import Targets, cli, run
+
+ARGS = cli(__doc__, __name__, {"--memory-child": dict(action="store_true", help=argparse.SUPPRESS)},
+           quick="a quarter of the frames, one round")
+
+import imageio_ffmpeg  # noqa: E402  (after cli(): --help answers without importing torch)
+import torch  # noqa: E402
 
 FRAMES, HEIGHT, WIDTH, FPS = 1024, 192, 320, 8.0
 THROUGHPUT_TARGET = 0.9
@@ -194,14 +199,10 @@ def memory() -> dict:
     return json.loads(run.stdout.strip().splitlines()[-1])
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a quarter of the frames, one round")
-    parser.add_argument("--memory-child", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+def main(args) -> None:
     if args.memory_child:
         memory_child()
-        return 0
+        return
 
     print(f"ffmpeg {imageio_ffmpeg.get_ffmpeg_version()}, torch {torch.__version__}, {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.1f} at start")
@@ -239,9 +240,13 @@ def main() -> int:
     print(f"  sampled every 1 ms:         {result['sampled_growth'] / mib:8.1f} MiB = {result['sampled_growth'] / result['frame_bytes']:.1f} input frames")
     if result["ffmpeg_peak"]:
         print(f"ffmpeg process peak RSS:      {result['ffmpeg_peak'] / mib:8.1f} MiB (its own process, sampled with psutil: encoder buffers, x264 lookahead)")
-    print(f"\nthroughput target {'met' if ok else 'MISSED'}; memory target {'met' if frames <= 8 else 'MISSED'} (<= 8 input frames)")
-    return 0 if ok and frames <= 8 else 1
+    targets = Targets()
+    worst = min(rows, key=lambda row: row["wall_ratio"])
+    targets.check("Save Video / ffmpeg alone throughput", f"worst {worst['wall_ratio']:.3f} ({worst['label']})",
+                  f">= {THROUGHPUT_TARGET} for every format", ok)
+    targets.check("peak RSS growth beyond the input", f"{frames:.1f} input frames", "<= 8 input frames", frames <= 8)
+    targets.report()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(run(main, ARGS))

@@ -72,8 +72,10 @@ def _one_torch_thread():
         torch.set_num_threads(before)
 
 
-def run(out_dir: str, steps: int = 4, seed: int = 0, log=print) -> dict:
+def run(out_dir: str, steps: int = 4, seed: int = 0, log=None) -> dict:
     """The demo itself; returns what it made (layout, prompt, frames, video path, timings)."""
+    log = log or (lambda line: print(line, flush=True))  # flushed: each step shows as it starts, even piped
+    log("[1/6] importing torch, diffusers, transformers and the pack's nodes ...")
     with _one_torch_thread():
         return _run(out_dir, steps, seed, log)
 
@@ -84,6 +86,8 @@ def _run(out_dir: str, steps: int, seed: int, log) -> dict:
     os.environ.setdefault("DRAWAVIDEO_MODELS_DIR", os.path.join(out_dir, "models"))
     os.environ.setdefault("DRAWAVIDEO_OUTPUT_DIR", os.path.join(out_dir, "output"))
 
+    timings = {}
+    clock = time.perf_counter()
     from diffusers.utils import logging as diffusers_logging
     from transformers.utils import logging as transformers_logging
 
@@ -94,20 +98,18 @@ def _run(out_dir: str, steps: int, seed: int, log) -> dict:
     diffusers_logging.disable_progress_bar()  # the demo prints its own summary
     transformers_logging.disable_progress_bar()
 
-    timings = {}
-    clock = time.perf_counter()
-
     def lap(name):
         nonlocal clock
         now = time.perf_counter()
         timings[name] = now - clock
         clock = now
 
+    lap("imports")
     model_dir = os.path.join(host.model_folders("diffusers")[0], TINY_FOLDER)
+    log(f"[2/6] building a tiny random-weight FLUX.1 in {model_dir} ...")
     if not os.path.isfile(os.path.join(model_dir, "model_index.json")):
         save_tiny_flux(model_dir)
     lap("build tiny FLUX")
-    log(f"tiny FLUX.1 (random weights) in {model_dir}")
 
     layout, width, height, frames = _run_node(
         nodes, "DrawAVideo_GridLayout", rows=4, cols=4, cell_width=320, cell_height=192, gutter=0, order="row-major"
@@ -118,11 +120,13 @@ def _run(out_dir: str, steps: int, seed: int, log) -> dict:
     })
     log(f"prompt: {prompt}")
 
+    log("[3/6] loading it with Load FLUX (diffusers) ...")
     (pipeline,) = _run_node(
         nodes, "DrawAVideo_DiffusersFluxLoader", model_folder=TINY_FOLDER, transformer_file="(from folder)",
         dtype="fp32", memory_mode="all on device", vae_tiling=False, vae_slicing=False,
     )
     lap("load pipeline")
+    log(f"[4/6] sampling the grid: {steps} steps, then the VAE decode ...")
     grids, latent = _run_node(
         nodes, "DrawAVideo_DiffusersGridSampler", pipeline=pipeline, layout=layout, prompt=prompt,
         steps=steps, guidance=3.5, seed=seed, batch_size=1,
@@ -130,10 +134,12 @@ def _run(out_dir: str, steps: int, seed: int, log) -> dict:
     lap(f"sample {steps} steps + decode")
     log(f"grid: {tuple(grids.shape)} IMAGE, {tuple(latent['samples'].shape)} LATENT")
 
+    log("[5/6] cutting the grid into frames with Split Image Grid ...")
     (frame_batch,) = _run_node(nodes, "DrawAVideo_SplitImageGrid", image=grids, layout=layout)
     lap("split")
     log(f"frames: {frame_batch.shape[0]} of {frame_batch.shape[2]}x{frame_batch.shape[1]}")
 
+    log("[6/6] writing the mp4 with Save Video ...")
     save_inputs = _defaults(nodes, "DrawAVideo_SaveVideo")
     save_inputs.update(images=frame_batch, filename_prefix="DrawAVideo/demo", layout=layout)
     fmt = next((f for f in nodes["DrawAVideo_SaveVideo"].INPUT_TYPES()["required"]["format"][0] if f.startswith("mp4")), None)
@@ -149,6 +155,7 @@ def _run(out_dir: str, steps: int, seed: int, log) -> dict:
 def main(argv=None) -> int:
     args = _parse(argv)
     out_dir = os.path.abspath(args.out) if args.out else tempfile.mkdtemp(prefix="draw-a-video-demo-")
+    print(f"Draw-a-Video demo: a 16-frame clip from a tiny FLUX, into {out_dir}", flush=True)
     try:
         run(out_dir, steps=args.steps, seed=args.seed)
     except Exception as exc:  # the demo's contract: a clear message and a non-zero exit, never a bare trace

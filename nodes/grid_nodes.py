@@ -83,7 +83,7 @@ class GridPromptNode:
         return {
             "required": {
                 "layout": LAYOUT_INPUT,
-                "subject": ("STRING", {"default": DEFAULT_SUBJECT, "multiline": True, "tooltip": "What the video shows, worded to follow 'continuous scenes of'."}),
+                "subject": ("STRING", {"default": DEFAULT_SUBJECT, "multiline": True, "tooltip": "What the blocks represent, worded to follow 'where the blocks represent': e.g. 'continuous scenes of driving down the Las Vegas Strip' or 'a blue car driving on Mars'."}),
                 "template": ("STRING", {"default": DEFAULT_TEMPLATE, "multiline": True, "tooltip": "The prompt's wording; {frames}, {rows}, {cols} and {subject} are filled in from the layout and subject."}),
             }
         }

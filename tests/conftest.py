@@ -15,6 +15,16 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ["HF_DATASETS_OFFLINE"] = "1"
 
+# diffusers and transformers give their loggers a StreamHandler bound to the sys.stderr of their first
+# use. Set them up now, while sys.stderr is pytest's session-wide capture: first used inside a test with
+# capsys, the handler would keep that test's stream, closed afterwards, and every later warning would
+# end in "--- Logging error --- ValueError: I/O operation on closed file".
+from diffusers.utils import logging as _diffusers_logging  # noqa: E402
+from transformers.utils import logging as _transformers_logging  # noqa: E402
+
+_diffusers_logging.get_logger("diffusers")
+_transformers_logging.get_logger("transformers")
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # for dav_testkit
 from dav_testkit import PACKAGE, import_pack  # noqa: E402
 

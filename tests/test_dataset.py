@@ -16,6 +16,7 @@ from draw_a_video.nodes.dataset_nodes import VideosToGridDatasetNode
 from draw_a_video.nodes.engine.dataset import MANIFEST_NAME, build_grid_dataset, grid_base_names
 from draw_a_video.nodes.engine.errors import DrawAVideoError
 from draw_a_video.nodes.engine.layout import GridLayout
+from draw_a_video.nodes.engine.prompt import DEFAULT_SUBJECT
 from PIL import Image
 
 SMALL = GridLayout(rows=2, cols=2, cell_width=32, cell_height=16)  # 64x32 grids of 4 frames
@@ -103,7 +104,7 @@ def grid_stamps(png: Path, layout: GridLayout, size=SIZE) -> list[int]:
 def caption(subject: str, layout: GridLayout = SMALL) -> str:
     return (
         f"Generate a {layout.frames}-frame video arranged in a {layout.rows}x{layout.cols} grid, "
-        f"where the blocks represent continuous scenes of {subject}."
+        f"where the blocks represent {subject}."
     )
 
 
@@ -121,10 +122,10 @@ def folder_state(folder: Path) -> dict:
 
 
 EXPECTED = {  # grid name -> (source, first frame, subject)
-    "cut_g0000": ("cut.mkv", 0, "driving down the Las Vegas Strip"),
-    "cut_g0002": ("cut.mkv", 80, "driving down the Las Vegas Strip"),
-    "road_g0000": ("road.mkv", 0, "driving down the Las Vegas Strip"),
-    "road_g0001": ("road.mkv", 40, "driving down the Las Vegas Strip"),
+    "cut_g0000": ("cut.mkv", 0, DEFAULT_SUBJECT),
+    "cut_g0002": ("cut.mkv", 80, DEFAULT_SUBJECT),
+    "road_g0000": ("road.mkv", 0, DEFAULT_SUBJECT),
+    "road_g0001": ("road.mkv", 40, DEFAULT_SUBJECT),
     "strip_g0000": ("strip.mp4", 0, "a blue car driving on Mars"),
     "strip_g0001": ("strip.mp4", 40, "a blue car driving on Mars"),
 }
@@ -288,7 +289,7 @@ def test_bad_options_and_empty_folder_are_refused(clips, tmp_path):
 # -- the node -------------------------------------------------------------------
 
 NODE_DEFAULTS = dict(
-    layout=SMALL, stride=10, hop=0, subject="driving down the Las Vegas Strip", dataset_name="draw_a_video_grids",
+    layout=SMALL, stride=10, hop=0, subject=DEFAULT_SUBJECT, dataset_name="draw_a_video_grids",
     max_grids_per_video=0, cut_threshold=6.0, output_images=True,
 )
 

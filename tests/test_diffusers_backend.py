@@ -176,6 +176,19 @@ def models(store, pack_folders):
     return root
 
 
+
+# Two separately loaded pipelines hold the same weights in different memory (a view into a safetensors
+# buffer at some byte offset, a fresh aligned copy ...). BLAS kernels (MKL, OpenBLAS) round by CPU kind and
+# by alignment, so their outputs may differ in the last bits: seen 1.07e-6 on an AVX-512 EPYC. Outputs of
+# two instances are compared to this tolerance (pixels are 0..1; an 8-bit grey level is 3.9e-3); outputs of
+# one instance run twice, loaded weights and round trips stay exact.
+CROSS_INSTANCE_ATOL = 1e-5
+
+
+def assert_same_output(got, expected):
+    torch.testing.assert_close(got, expected, rtol=0, atol=CROSS_INSTANCE_ATOL)
+
+
 def load(transformer_file=FROM_FOLDER, dtype="fp32", memory_mode="all on device"):
     (handle,) = DiffusersFluxLoaderNode().load(FOLDER, transformer_file, dtype, memory_mode, False, False)
     return handle
@@ -251,9 +264,9 @@ def test_offload_modes_degrade_to_ram_on_a_cpu_machine(models, caplog):
     with caplog.at_level(logging.WARNING, logger="draw_a_video.flux"):
         offloaded = load(memory_mode="model CPU offload")
     assert "'model CPU offload' needs a GPU" in caplog.text
-    assert torch.equal(sample(offloaded)[0], base)
+    assert_same_output(sample(offloaded)[0], base)  # another instance of the same weights
     assert "needs a GPU" in place_pipeline(offloaded.pipe, "sequential CPU offload", "cpu")
-    assert torch.equal(sample(offloaded)[0], base)
+    assert_same_output(sample(offloaded)[0], base)
     with pytest.raises(DrawAVideoError, match="memory_mode"):
         place_pipeline(offloaded.pipe, "on the moon", "cpu")
 
@@ -264,11 +277,15 @@ def test_single_file_transformer_loads_offline_and_matches_the_folder(models, mo
 
     monkeypatch.setattr(socket.socket, "connect", no_network)
     assert os.environ["HF_HUB_OFFLINE"] == "1"
-    folder_out = sample(load())[0]
+    folder = load()
+    folder_out = sample(folder)[0]
+    folder_weights = {k: v.clone() for k, v in folder.pipe.transformer.state_dict().items()}
     single = load("tiny_flux_bfl.safetensors")
+    assert all(torch.equal(v, folder_weights[k]) for k, v in single.pipe.transformer.state_dict().items())
     assert single.name == f"{FOLDER} + tiny_flux_bfl.safetensors"
-    # BFL names (fused qkv / linear1, swapped final modulation) map back exactly: the same grid, bit for bit.
-    assert torch.equal(sample(single)[0], folder_out)
+    # BFL names (fused qkv / linear1, swapped final modulation) map back exactly: the same weights (checked
+    # bit for bit just above), so the same grid up to the BLAS rounding of another instance.
+    assert_same_output(sample(single)[0], folder_out)
 
 
 def test_key_table_agrees_with_diffusers_own_converter_at_flux_size():
@@ -303,7 +320,7 @@ def test_scaled_fp8_file_is_dequantized(models, store):
     assert (raw[key].float() - real[key]).abs().max() > 10  # what a loader that ignores the scales would use
 
     fp8_out = sample(load("tiny_flux_fp8_scaled.safetensors"))[0]
-    assert torch.equal(fp8_out, sample(load("tiny_flux_fp8_real.safetensors"))[0])  # exactly weight * scale
+    assert_same_output(fp8_out, sample(load("tiny_flux_fp8_real.safetensors"))[0])  # weights equal exactly (above)
     base = sample(load())[0]
     assert (fp8_out - base).abs().mean() < 0.02  # fp8 rounding only
 

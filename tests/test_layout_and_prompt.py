@@ -88,12 +88,25 @@ def test_default_prompt_is_the_source_wording_verbatim():
 def test_prompt_counts_rows_along_the_height():
     prompt = word_prompt(GridLayout(rows=1, cols=16), "a blue car driving on Mars")
     assert prompt.startswith("Generate a 16-frame video arranged in a 1x16 grid,")
-    assert prompt.endswith("continuous scenes of a blue car driving on Mars.")
     assert "24-frame video arranged in a 6x4 grid" in word_prompt(GridLayout(rows=6, cols=4))
 
 
+# The source's two prompts come from one template by changing the subject alone.
+SOURCE_PROMPTS = [
+    (GridLayout(), "continuous scenes of driving down the Las Vegas Strip", SOURCE_PROMPT),
+    (GridLayout(rows=16, cols=1), "a blue car driving on Mars",
+     "Generate a 16-frame video arranged in a 16x1 grid, where the blocks represent a blue car driving on Mars."),
+]
+
+
+@pytest.mark.parametrize("layout,subject,expected", SOURCE_PROMPTS)
+def test_both_source_prompts_come_from_the_subject_alone(layout, subject, expected):
+    assert word_prompt(layout, subject) == expected
+    assert word_prompt(layout, subject, DEFAULT_TEMPLATE) == expected
+
+
 def test_prompt_tidies_subject():
-    assert word_prompt(GridLayout(), "  a city at night.  ").endswith("scenes of a city at night.")
+    assert word_prompt(GridLayout(), "  a city at night.  ").endswith("represent a city at night.")
 
 
 def test_prompt_template_errors():

@@ -27,5 +27,12 @@ def test_ci_runs_the_readme_test_command():
     assert any(block.strip() == test_command for block in blocks), test_command
 
 
-def test_main_job_command_is_given():
-    assert "pip install torch==2.13.0 && pip install -r requirements.txt && python -m nodes.demo" in README
+SETUP_COMMAND = "pip install torch==2.13.0 && pip install -r requirements.txt pytest && python -m nodes.demo --out demo"
+
+
+def test_ci_runs_the_readme_set_up_command_as_written_before_the_tests():
+    """The README's set-up command installs everything the test command needs (pytest too): CI runs both verbatim."""
+    blocks = [block.strip() for block in re.findall(r"```bash\n(.*?)```", README, re.S)]
+    assert SETUP_COMMAND in blocks
+    ci = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
+    assert SETUP_COMMAND in ci and ci.index(SETUP_COMMAND) < len(ci) - 1

@@ -7,12 +7,12 @@ import string
 from .errors import DrawAVideoError
 from .layout import GridLayout
 
-# The source write-up's wording, verbatim for 4x4 and its driving subject.
-DEFAULT_TEMPLATE = (
-    "Generate a {frames}-frame video arranged in a {rows}x{cols} grid, "
-    "where the blocks represent continuous scenes of {subject}."
-)
-DEFAULT_SUBJECT = "driving down the Las Vegas Strip"
+# The source write-up's wording. Its two prompts differ only after "represent":
+#   "... arranged in a 4x4 grid, where the blocks represent continuous scenes of driving down the Las Vegas Strip."
+#   "... arranged in a 16x1 grid, where the blocks represent a blue car driving on Mars."
+# so the template ends at "represent {subject}." and the default subject carries "continuous scenes of".
+DEFAULT_TEMPLATE = "Generate a {frames}-frame video arranged in a {rows}x{cols} grid, where the blocks represent {subject}."
+DEFAULT_SUBJECT = "continuous scenes of driving down the Las Vegas Strip"
 PLACEHOLDERS = ("frames", "rows", "cols", "subject")
 
 
@@ -35,5 +35,5 @@ def word_prompt(layout: GridLayout, subject: str = DEFAULT_SUBJECT, template: st
     # The template's own punctuation ends the sentence; don't double it.
     subject = " ".join(subject.split()).rstrip(" .")
     if "subject" in fields and not subject:
-        raise DrawAVideoError("subject is empty; say what the video shows, e.g. 'driving down the Las Vegas Strip'.")
+        raise DrawAVideoError(f"subject is empty; say what the video shows, e.g. {DEFAULT_SUBJECT!r}.")
     return template.format(frames=layout.frames, rows=layout.rows, cols=layout.cols, subject=subject)

@@ -66,7 +66,7 @@ def grid_prompt_conditioning(wf, clip, layout, subject: str, guidance: float = 3
 
 def t2v(specs) -> WorkflowBuilder:
     wf = WorkflowBuilder(specs)
-    _, _, vae, layout, latents = text_to_grids(wf, "driving down the Las Vegas Strip")
+    _, _, vae, layout, latents = text_to_grids(wf, "continuous scenes of driving down the Las Vegas Strip")
     grid = wf.add("VAEDecode", samples=latents, vae=vae)
     wf.add("PreviewImage", title="The drawn grid", images=grid.out("IMAGE"))
     frames = wf.add("DrawAVideo_SplitImageGrid", image=grid.out("IMAGE"), layout=layout.out("layout"))
@@ -129,7 +129,7 @@ def save_video(wf, frames, prefix: str, layout=None, fps=8.0):
 
 def long_video(specs) -> WorkflowBuilder:
     wf = WorkflowBuilder(specs)
-    model, vae, layout, positive, sampling, frames_a = first_grid(wf, "driving down the Las Vegas Strip at night")
+    model, vae, layout, positive, sampling, frames_a = first_grid(wf, "continuous scenes of driving down the Las Vegas Strip at night")
     keys = wf.add("DrawAVideo_KeyframeGrid", title="Grid B opens with A's last 4 frames", frames=frames_a.out("frames"),
                   layout=layout.out("layout"), mode="continue", overlap=4, cells="0,5,10,15")
     noise_b = wf.add("DrawAVideo_GridNoise", noise_seed=SEED + 1, layout=layout.out("layout"), shared=0.3)
@@ -154,7 +154,7 @@ def long_video(specs) -> WorkflowBuilder:
 
 def inbetween(specs) -> WorkflowBuilder:
     wf = WorkflowBuilder(specs)
-    model, vae, layout, positive, sampling, keys = first_grid(wf, "driving down the Las Vegas Strip")
+    model, vae, layout, positive, sampling, keys = first_grid(wf, "continuous scenes of driving down the Las Vegas Strip")
     plan = wf.add("DrawAVideo_KeyframeGrid", title="Keyframes in every other cell", frames=keys.out("frames"),
                   layout=layout.out("layout"), mode="in-between", overlap=4, cells="0,5,10,15")
     noise = wf.add("RandomNoise", noise_seed=SEED + 2)
@@ -190,7 +190,7 @@ def text_to_grids(wf, subject: str, batch_size: int = 1, lora=DRIVING_LORA):
 
 def best_of_4(specs) -> WorkflowBuilder:
     wf = WorkflowBuilder(specs)
-    _, _, vae, layout, latents = text_to_grids(wf, "driving down the Las Vegas Strip", batch_size=4)
+    _, _, vae, layout, latents = text_to_grids(wf, "continuous scenes of driving down the Las Vegas Strip", batch_size=4)
     grids = wf.add("VAEDecode", samples=latents, vae=vae)
     quality = wf.add("DrawAVideo_GridQuality", images=grids.out("IMAGE"), layout=layout.out("layout"))
     wf.add("PreviewAny", title="Quality report (JSON)", source=quality.out("report"))
@@ -215,7 +215,7 @@ def v2v(specs) -> WorkflowBuilder:
     clip_in = wf.add("DrawAVideo_LoadVideoFrames", video="draw_a_video_input.mp4", stride=10, skip_first=0, frame_cap=16, layout=layout.out("layout"))
     grid = wf.add("DrawAVideo_FramesToGrid", images=clip_in.out("frames"), layout=layout.out("layout"), pad="repeat last frame")
     encoded = wf.add("VAEEncode", pixels=grid.out("grids"), vae=vae)
-    positive, negative = grid_prompt_conditioning(wf, clip, layout, "driving through a snowy mountain village")
+    positive, negative = grid_prompt_conditioning(wf, clip, layout, "continuous scenes of driving through a snowy mountain village")
     sampled = wf.add(
         "KSampler", model=model, seed=SEED, steps=20, cfg=1.0, sampler_name="euler", scheduler="simple",
         positive=positive, negative=negative, latent_image=encoded.out("LATENT"), denoise=0.6,
@@ -236,7 +236,7 @@ def v2v(specs) -> WorkflowBuilder:
 
 def hires(specs) -> WorkflowBuilder:
     wf = WorkflowBuilder(specs)
-    model, clip, vae, layout, latents = text_to_grids(wf, "driving down the Las Vegas Strip")
+    model, clip, vae, layout, latents = text_to_grids(wf, "continuous scenes of driving down the Las Vegas Strip")
     frame_latents = wf.add("DrawAVideo_SplitLatentGrid", latent=latents, layout=layout.out("layout"))
     bigger = wf.add("LatentUpscaleBy", samples=frame_latents.out("frames"), upscale_method="bislerp", scale_by=2.0)
     frame_prompt = wf.add("DrawAVideo_GridPrompt", title="Prompt for one frame", layout=layout.out("layout"),
@@ -324,7 +324,7 @@ def diffusers_t2v(specs) -> WorkflowBuilder:
                   memory_mode="model CPU offload", vae_tiling=False, vae_slicing=False)
     lora = wf.add("DrawAVideo_DiffusersLora", pipeline=pipe.out("pipeline"), lora_name=DRIVING_LORA, strength=1.0)
     layout = method_layout(wf)
-    prompt = wf.add("DrawAVideo_GridPrompt", layout=layout.out("layout"), subject="driving down the Las Vegas Strip")
+    prompt = wf.add("DrawAVideo_GridPrompt", layout=layout.out("layout"), subject="continuous scenes of driving down the Las Vegas Strip")
     grids = wf.add("DrawAVideo_DiffusersGridSampler", pipeline=lora.out("pipeline"), layout=layout.out("layout"),
                    prompt=prompt.out("prompt"), steps=28, guidance=3.5, seed=SEED, batch_size=1)
     wf.add("PreviewImage", title="The drawn grid", images=grids.out("grids"))

@@ -21,6 +21,7 @@ import torch
 
 from ..errors import DrawAVideoError
 from .fp8 import inspect_checkpoint, load_transformer_state_dict
+from .imports import flux_pipeline_class
 from .keys import bfl_to_diffusers, is_bfl_layout
 
 log = logging.getLogger("draw_a_video.flux")
@@ -111,9 +112,13 @@ def load_flux_transformer(path: str, folder: str, dtype="bf16"):
             f"transformer_file {name!r} does not fit the transformer of model_folder {os.path.basename(folder)!r} "
             f"({details}); pair it with the diffusers folder of the same FLUX.1 model (dev with dev, schnell with schnell)."
         )
-    model = FluxTransformer2DModel.from_single_file(
-        state, config=folder, subfolder="transformer", local_files_only=True, **_dtype_kwarg(dtype)
-    )
+    # The state dict already has diffusers' names, every key checked above, and the weights in `dtype`: the
+    # model is built on the meta device and takes those tensors as they are. (diffusers' from_single_file
+    # would cast the whole model again with `.to(dtype)`, which in diffusers 0.42 warns "modules ... that
+    # should be kept in float32: []" on every load.)
+    with torch.device("meta"):
+        model = FluxTransformer2DModel.from_config(config)
+    model.load_state_dict(state, strict=True, assign=True)
     log.info("loaded transformer %s (%s) with the config of %s", name, info.kind, folder)
     return model.eval()
 
@@ -148,7 +153,7 @@ def load_flux_pipeline(
     device=None,
 ):
     """A FluxPipeline from a local diffusers folder, optionally with a single-file transformer."""
-    from diffusers import FluxPipeline
+    FluxPipeline = flux_pipeline_class()
 
     _check_folder(folder)
     torch_dtype = _dtype(dtype)

@@ -39,6 +39,7 @@ import torch
 
 from ..errors import DrawAVideoError
 from ..files import require_safetensors
+from .imports import flux_pipeline_class
 from .keys import module_table, strip_bfl_key
 
 log = logging.getLogger("draw_a_video.flux")
@@ -174,8 +175,7 @@ def _file_source(path: str) -> tuple[str, dict]:
 
 def _prepare_other(path: str, linear: dict) -> LoraFile:
     """Formats only diffusers knows (XLabs, ...): let it convert, then check what it made."""
-    from diffusers import FluxPipeline
-
+    FluxPipeline = flux_pipeline_class()
     try:
         folder, name = _file_source(path)
         state = FluxPipeline.lora_state_dict(folder, **name)

@@ -18,6 +18,7 @@ import os
 import torch
 
 from .. import prompt as _prompt
+from .imports import flux_pipeline_class
 
 # FLUX.1's own VAE latent normalisation (comfy/latent_formats.py Flux; the FLUX.1 vae/config.json).
 FLUX_SCALING_FACTOR = 0.3611
@@ -40,7 +41,7 @@ TEXT_DIM = 32  # hidden size of both tiny text encoders (FLUX: CLIP 768, T5 4096
 # else still tokenizes (CLIP: byte by byte; T5: letter by letter), so every prompt works.
 _CORPUS = [
     _prompt.DEFAULT_TEMPLATE.format(frames=16, rows=4, cols=4, subject=_prompt.DEFAULT_SUBJECT),
-    "Generate a 24-frame video arranged in a 6x4 grid, where the blocks represent continuous scenes of a blue car driving on Mars.",
+    "Generate a 16-frame video arranged in a 16x1 grid, where the blocks represent a blue car driving on Mars.",
     "Generate a 32-frame video arranged in a 8x4 grid, where the blocks represent continuous scenes of waves rolling onto a beach.",
     "Generate a 16-frame video arranged in a 16x1 grid of a cat walking through a city street at night.",
     "a photo of a dog running in a park, sunny day, high quality, detailed, cinematic lighting",
@@ -180,8 +181,10 @@ def _t5_tokenizer():
 
 def build_tiny_flux_pipeline(seed: int = 0):
     """A FluxPipeline of random weights, ~27k transformer parameters; same `seed`, same weights."""
-    from diffusers import AutoencoderKL, FlowMatchEulerDiscreteScheduler, FluxPipeline, FluxTransformer2DModel
+    from diffusers import AutoencoderKL, FlowMatchEulerDiscreteScheduler, FluxTransformer2DModel
     from transformers import CLIPTextConfig, CLIPTextModel, T5Config, T5EncoderModel
+
+    FluxPipeline = flux_pipeline_class()
 
     tokenizer, tokenizer_2 = _clip_tokenizer(), _t5_tokenizer()
 
