@@ -41,7 +41,7 @@ from .grid import merge_image
 from .layout import GridLayout
 from .prompt import DEFAULT_SUBJECT, DEFAULT_TEMPLATE, word_prompt
 from .shots import DEFAULT_CUT_THRESHOLD, ShotLog, analysis_filter
-from .video.reader import iter_frames, probe
+from .video.reader import iter_frames
 
 VIDEO_EXTENSIONS = (
     ".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".ts", ".mts", ".m2ts", ".gif",
@@ -166,9 +166,9 @@ class _Unreadable(Exception):
     pass
 
 
-def _frames(path: str, stride: int, size: tuple[int, int], analysis: str | None) -> Iterator[tuple[int, np.ndarray]]:
+def _frames(path: str, stride: int, size: tuple[int, int], analysis: str | None, header: dict) -> Iterator[tuple[int, np.ndarray]]:
     """iter_frames fitted to `size` by ffmpeg, with any read failure turned into _Unreadable (frames already yielded stay used)."""
-    with closing(iter_frames(path, stride, size=size, analysis=analysis)) as frames:
+    with closing(iter_frames(path, stride, size=size, analysis=analysis, header=header)) as frames:
         try:
             yield from frames
         except (DrawAVideoError, OSError) as exc:
@@ -223,10 +223,11 @@ class _Builder:
         shots_file = os.path.join(temp, "shots.txt") if temp else None
         buffer: dict[int, np.ndarray] = {}  # sampled index -> cell-sized frame
         waiting: deque[tuple[int, np.ndarray | None]] = deque()  # (grid, its cells; None: done before)
-        next_grid, sampled, failure = 0, 0, ""
+        next_grid, sampled, failure, header = 0, 0, "", {}
         try:
             try:
-                with closing(_frames(path, self.stride, cell, analysis_filter(shots_file) if log is not None else None)) as frames:
+                analysis = analysis_filter(shots_file) if log is not None else None
+                with closing(_frames(path, self.stride, cell, analysis, header)) as frames:
                     for k, (_, frame) in enumerate(frames):
                         self.check_cancel()
                         sampled = k + 1
@@ -257,9 +258,9 @@ class _Builder:
             self._drain()  # the last grid is written whole, even on cancel
             if temp:
                 shutil.rmtree(temp, ignore_errors=True)
-        self._report_frames(report, path, log, sampled, next_grid, failure)
+        self._report_frames(report, header, log, sampled, next_grid, failure)
 
-    def _report_frames(self, report: VideoReport, path: str, log: ShotLog | None, sampled: int, grids: int, failure: str) -> None:
+    def _report_frames(self, report: VideoReport, header: dict, log: ShotLog | None, sampled: int, grids: int, failure: str) -> None:
         """Too short, damaged, cut short: what the video's frames say, into the report and the manifest."""
         n = self.layout.frames
         if log is not None:
@@ -271,7 +272,7 @@ class _Builder:
             where = f"frame {len(log)}" if log is not None else f"sampled frame {sampled}"
             report.damaged = f"decoding failed at {where} ({failure}); the frames before it were used"
         elif log is not None:
-            expected = probe(path).estimated_frames
+            expected = round(float(header.get("fps") or 0) * float(header.get("duration") or 0))
             if len(log) < 0.9 * expected and expected - len(log) > 5:
                 report.damaged = (f"decoding stopped at frame {len(log)} of about {expected} (the file is damaged or "
                                   "cut short); the frames before it were used")

@@ -409,13 +409,15 @@ def test_training_runs_twice_in_one_server_right_after_t2v(comfy_server, tmp_pat
         for node in prompt.values():
             if node["class_type"] == "TrainLoraNode":
                 node["inputs"]["seed"] = seed
+            if node["class_type"] == "SaveLoRA":  # ComfyUI 0.8's SaveLoRA reads its file counter back from the
+                node["inputs"]["prefix"] = f"loras/twice_{seed}"  # steps, so a third save with the same steps overwrites
         before = set(files_in(comfy_server, "output"))
         entry, timings = comfy_server.run_timed(prompt, timeout=3600, check=False)
         print("\n" + timings.summary(f"{TRAIN} seed {seed}"))
         assert entry["status"]["status_str"] == "success", \
             f"training run with seed {seed}: {json.dumps(entry['status'], indent=1)[:6000]}\n{comfy_server.log_tail()}"
         added = sorted(set(files_in(comfy_server, "output")) - before)
-        check_written_files(comfy_server, WrittenFiles("output", "loras/draw_a_video_driving_1_steps_*_.safetensors", 1), added)
+        check_written_files(comfy_server, WrittenFiles("output", f"loras/twice_{seed}_1_steps_*_.safetensors", 1), added)
 
 
 # -- the trained LoRA in the text-to-video workflow -------------------------------------------------

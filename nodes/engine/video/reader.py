@@ -75,7 +75,7 @@ def probe(path: str) -> VideoInfo:
 
 def iter_frames(
     path: str, stride: int = 1, skip: int = 0, cap: int | None = None, size: tuple[int, int] | None = None,
-    analysis: str | None = None,
+    analysis: str | None = None, header: dict | None = None,
 ) -> Iterator[tuple[int, np.ndarray]]:
     """Yield (source frame index, HxWx3 uint8 RGB) for frames skip, skip+stride, ... (at most `cap`).
 
@@ -84,6 +84,7 @@ def iter_frames(
     frames are piped to Python. A file that ends early (truncated) yields what ffmpeg could decode.
     `analysis` is an ffmpeg filter chain that also sees every decoded frame, in the same decoding
     pass, on a branch of its own (shots.analysis_filter: it prints per-frame measurements to a file).
+    `header`, a dict, receives what ffmpeg says of the file (its "fps" and "duration") once it is open.
     """
     if stride < 1 or skip < 0 or (cap is not None and cap < 0):
         raise DrawAVideoError(f"stride must be >= 1, skip >= 0 and cap >= 0 (got stride={stride}, skip={skip}, cap={cap}).")
@@ -99,6 +100,8 @@ def iter_frames(
     else:
         graph = ["-vf", filters]
     meta, frames = _open(path, graph + ["-fps_mode", "passthrough"], resizes=size is not None)
+    if header is not None:
+        header.update(meta)
     width, height = meta["size"]
     try:
         for count, raw in enumerate(frames):
