@@ -127,3 +127,34 @@ def test_a_cut_short_file_is_named_with_the_frame_where_decoding_stopped(tmp_pat
     assert summary.grids  # the frames before the damage still give grids
     assert f"damaged.mkv: {len(summary.grids)} grids kept, " in summary.describe()
     assert f"Damaged: {damage}." in summary.describe()
+
+
+def test_the_log_read_while_ffmpeg_writes_it_judges_as_the_whole_file(tmp_path):
+    """The builder reads ffmpeg's metadata file while it grows (cut mid-line): the verdicts must not change."""
+    import subprocess
+
+    import imageio_ffmpeg
+    from draw_a_video.nodes.engine.shots import ShotLog, analysis_filter
+
+    whole = tmp_path / "whole.txt"
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-i", str(FOOTAGE / "bbb_edit.mp4"),
+                    "-vf", analysis_filter(str(whole)), "-f", "null", "-"], check=True)
+    data = whole.read_bytes()
+    growing, log = tmp_path / "growing.txt", ShotLog()
+    judged = {}
+    span = 12  # a grid's last frame is first + span; it can be judged once MAX_FADE frames beyond it are in
+    for end in range(0, len(data) + 1, 1999):  # chunks that end anywhere, mid-line included
+        growing.write_bytes(data[:end])
+        log.read(str(growing))
+        for first in range(0, 180 - span):
+            if first not in judged and log.ready(first + span):
+                judged[first] = [e.reason for e in log.events_in(first, first + span)]
+    growing.write_bytes(data)
+    log.read(str(growing), final=True)
+    reference = ShotLog()
+    reference.read(str(whole), final=True)
+    assert len(log) == len(reference) == 180 and log.score == reference.score
+    assert sorted(judged) == list(range(len(judged))) and len(judged) >= 12  # judged before the end
+    assert judged[0] == ["fade from black, frames 0-9"] and judged[10] == []
+    for first, reasons in judged.items():
+        assert reasons == [e.reason for e in reference.events_in(first, first + span)], first
