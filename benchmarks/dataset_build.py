@@ -124,6 +124,8 @@ def main(args) -> None:
               f"grids skipped by it: {len(summary.skipped)}")
         print(f"ratio build / decode-only throughput: {build_fps / decode_fps:.2f}")
         print(f"ratio resume / decode-only throughput: {resume_fps / decode_fps:.2f}")
+        print(f"ratio by CPU time (decode-only CPU s / build CPU s; what the machine's load doesn't change): "
+              f"{decode_cpu / build_cpu:.2f} with shot detection, {decode_cpu / plain_cpu:.2f} without")
         print(f"peak RSS: {rss_start:.0f} MB before, {rss_decode:.0f} MB after decode-only, {rss_build:.0f} MB after "
               f"building (+{rss_build - rss_decode:.0f} MB)")
         targets = Targets()

@@ -1,6 +1,6 @@
 """Shot changes on every source frame, from ffmpeg's own detectors, so no training grid spans one.
 
-ffmpeg measures each decoded frame on a small copy (160x96) in the same pass that
+ffmpeg measures each decoded frame on small copies (160x96, 64x48) in the same pass that
 decodes the video for the grids (see video.reader.iter_frames(analysis_file=...)):
 `scdet` gives the scene-change score of frame n against frame n-1 (0..100; a cut
 between two shots scores ~10-40 even when both are dark, continuous motion stays
@@ -30,7 +30,8 @@ from dataclasses import dataclass
 # scdet scores on 160x96 copies of real footage (tests/data/footage/README.md): cuts 9.9-37 (a
 # cut between two dark shots 9.9), continuous motion, camera pans and fades at most 3.9.
 DEFAULT_CUT_THRESHOLD = 6.0
-ANALYSIS_SIZE = (160, 96)
+ANALYSIS_SIZE = (160, 96)  # scdet's copy; the luma statistics take a 64x48 one (enough for a blank frame, cheaper)
+STATS_SIZE = (64, 48)
 BLANK_SPREAD = 12.0  # luma levels between the 10th and 90th percentile of a blank frame
 FADE_STEP = 1.0  # a fade's contrast changes by more than this many levels per frame
 MAX_FADE = 150  # frames: longest fade followed (6 s at 25 fps)
@@ -41,9 +42,9 @@ _KEYS = {"lavfi.scd.score": "score", "lavfi.signalstats.YLOW": "low", "lavfi.sig
 
 def analysis_filter(metadata_file: str) -> str:
     """The ffmpeg filter chain that measures every frame and prints it to `metadata_file` (a safe path)."""
-    width, height = ANALYSIS_SIZE
-    return (f"scale={width}:{height}:flags=area,format=yuv420p,scdet=threshold=100,signalstats,"
-            f"metadata=mode=print:file={metadata_file}:direct=1")
+    (width, height), (small_w, small_h) = ANALYSIS_SIZE, STATS_SIZE
+    return (f"scale={width}:{height}:flags=area,format=yuv420p,scdet=threshold=100,"
+            f"scale={small_w}:{small_h}:flags=area,signalstats,metadata=mode=print:file={metadata_file}:direct=1")
 
 
 @dataclass(frozen=True)

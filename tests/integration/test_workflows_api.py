@@ -392,34 +392,6 @@ def test_workflow_runs_and_writes_what_it_promises(comfy_server, path, tmp_path)
     run_workflow(comfy_server, path, tmp_path)
 
 
-# -- training twice in one server, right after text-to-video ----------------------------------------
-
-def test_training_runs_twice_in_one_server_right_after_t2v(comfy_server, tmp_path):
-    """Issue 12: one integration run once saved a NaN LoRA, and a re-run in the same server was NaN too.
-    Text-to-video with the LoRA at strength 1 first, then the training workflow twice (another seed, so
-    Train LoRA runs again on the cached dataset): both losses and both LoRAs must be finite (Check Trained
-    LoRA stops a run on a NaN loss, naming the step; check_written_files reads every tensor back)."""
-    t2v = provide_inputs(comfy_server, shrunk_t2v(comfy_server.models), tmp_path)
-    entry, _ = comfy_server.run_timed(t2v, timeout=3600, check=False)
-    assert entry["status"]["status_str"] == "success", json.dumps(entry["status"])[:4000]
-    base = provide_inputs(comfy_server, tiny_prompt(TRAIN, json.loads((API_DIR / f"{TRAIN}.json").read_text()),
-                                                    comfy_server.models), tmp_path)
-    for seed in (1001, 1002):
-        prompt = copy.deepcopy(base)
-        for node in prompt.values():
-            if node["class_type"] == "TrainLoraNode":
-                node["inputs"]["seed"] = seed
-            if node["class_type"] == "SaveLoRA":  # ComfyUI 0.8's SaveLoRA reads its file counter back from the
-                node["inputs"]["prefix"] = f"loras/twice_{seed}"  # steps, so a third save with the same steps overwrites
-        before = set(files_in(comfy_server, "output"))
-        entry, timings = comfy_server.run_timed(prompt, timeout=3600, check=False)
-        print("\n" + timings.summary(f"{TRAIN} seed {seed}"))
-        assert entry["status"]["status_str"] == "success", \
-            f"training run with seed {seed}: {json.dumps(entry['status'], indent=1)[:6000]}\n{comfy_server.log_tail()}"
-        added = sorted(set(files_in(comfy_server, "output")) - before)
-        check_written_files(comfy_server, WrittenFiles("output", f"loras/twice_{seed}_1_steps_*_.safetensors", 1), added)
-
-
 # -- the trained LoRA in the text-to-video workflow -------------------------------------------------
 
 @pytest.fixture
@@ -590,3 +562,31 @@ def test_readme_headless_example_runs_as_written(comfy_server, tmp_path):
     assert (video.frames, video.size) == (16, (64, 32)), video
     assert preview.size == (256, 128), preview
     print(f"README example fetched {videos[0].name} (16 frames of 64x32) and {previews[0].name}")
+
+
+# -- training twice in one server, right after text-to-video ----------------------------------------
+
+def test_training_runs_twice_in_one_server_right_after_t2v(comfy_server, tmp_path):
+    """Issue 12: one integration run once saved a NaN LoRA, and a re-run in the same server was NaN too.
+    Text-to-video with the LoRA at strength 1 first, then the training workflow twice (another seed, so
+    Train LoRA runs again on the cached dataset): both losses and both LoRAs must be finite (Check Trained
+    LoRA stops a run on a NaN loss, naming the step; check_written_files reads every tensor back)."""
+    t2v = provide_inputs(comfy_server, shrunk_t2v(comfy_server.models), tmp_path)
+    entry, _ = comfy_server.run_timed(t2v, timeout=3600, check=False)
+    assert entry["status"]["status_str"] == "success", json.dumps(entry["status"])[:4000]
+    base = provide_inputs(comfy_server, tiny_prompt(TRAIN, json.loads((API_DIR / f"{TRAIN}.json").read_text()),
+                                                    comfy_server.models), tmp_path)
+    for seed in (1001, 1002):
+        prompt = copy.deepcopy(base)
+        for node in prompt.values():
+            if node["class_type"] == "TrainLoraNode":
+                node["inputs"]["seed"] = seed
+            if node["class_type"] == "SaveLoRA":  # ComfyUI 0.8's SaveLoRA reads its file counter back from the
+                node["inputs"]["prefix"] = f"loras/twice_{seed}"  # steps, so a third save with the same steps overwrites
+        before = set(files_in(comfy_server, "output"))
+        entry, timings = comfy_server.run_timed(prompt, timeout=3600, check=False)
+        print("\n" + timings.summary(f"{TRAIN} seed {seed}"))
+        assert entry["status"]["status_str"] == "success", \
+            f"training run with seed {seed}: {json.dumps(entry['status'], indent=1)[:6000]}\n{comfy_server.log_tail()}"
+        added = sorted(set(files_in(comfy_server, "output")) - before)
+        check_written_files(comfy_server, WrittenFiles("output", f"loras/twice_{seed}_1_steps_*_.safetensors", 1), added)
