@@ -9,6 +9,12 @@ Environment:
     DRAWAVIDEO_TEST_CACHE    where the tiny model files are kept between runs
                              (default ~/.cache/draw-a-video-tests).
     COMFYUI_START_TIMEOUT    seconds to wait for the server (default 300).
+    DRAWAVIDEO_FRONTEND_ROOT frontend the session server serves (--front-end-root: the `static`
+                             folder of a comfyui-frontend-package, e.g. one installed with
+                             `pip install --target /work/fe158 comfyui-frontend-package==1.58.1`);
+                             default: the frontend bundled with ComfyUI (1.35.9 for 0.8.0).
+    DRAWAVIDEO_FRONTEND_ROOTS more frontends for the browser matrix of test_frontend.py, separated
+                             by os.pathsep; each gets a server of its own (comfy_server_for).
     COMFYUI_CACHE_LRU        ComfyUI's --cache-lru size (default 150; 0 = ComfyUI's classic cache).
                              With LRU a node result (e.g. a T5 prompt encode) survives the
                              prompts in between that don't use it, so tests that repeat a text
@@ -28,6 +34,7 @@ test interpreter needs nothing extra.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
@@ -73,6 +80,7 @@ def _load_local(module: str):
 _events_module = _load_local("comfy_events")
 EventStream, PromptTimings = _events_module.EventStream, _events_module.PromptTimings
 media_check = _load_local("media_check")
+frontend_label = _load_local("frontends").frontend_label
 
 
 def pytest_collection_modifyitems(config, items):
@@ -102,6 +110,7 @@ class ComfyServer:
     models: dict                      # tiny model file names by role (see tiny_models.MODEL_FILES)
     client_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     start_seconds: float = 0.0        # how long the server took to answer /object_info
+    frontend: str = "bundled"         # "bundled" or the frontend package version it serves
     _events: EventStream | None = field(default=None, repr=False)
     # comfy/lora.py warns "lora key not loaded: <key>" for every key it cannot map; the weight adapter logs
     # "ERROR lora <key> ..." when a patch fails to apply (e.g. a shape mismatch).
@@ -314,8 +323,9 @@ def _stop(process: subprocess.Popen) -> None:
         process.wait(timeout=30)
 
 
-@pytest.fixture(scope="session")
-def comfy_server(tmp_path_factory):
+@contextlib.contextmanager
+def running_comfy_server(tmp_path_factory, front_end_root: str | None = None):
+    """A ComfyUI server with the pack, the tiny models and temp folders; serving `front_end_root` if given."""
     comfy_dir = Path(os.environ["COMFYUI_DIR"]).expanduser().resolve()
     if not (comfy_dir / "main.py").is_file():
         pytest.fail(f"COMFYUI_DIR={comfy_dir} has no main.py")
@@ -346,6 +356,11 @@ def comfy_server(tmp_path_factory):
            "--database-url", "sqlite:///:memory:"]
     if cache_lru > 0:
         cmd += ["--cache-lru", str(cache_lru)]
+    if front_end_root:
+        static = Path(front_end_root).expanduser().resolve()
+        if not (static / "index.html").is_file():
+            pytest.fail(f"--front-end-root {static} holds no index.html (give the package's `static` folder)")
+        cmd += ["--front-end-root", str(static)]
     env = {k: v for k, v in os.environ.items() if k not in _PACK_FOLDER_ENV}
     env["PYTHONUNBUFFERED"] = "1"
     env.setdefault("HF_HUB_OFFLINE", "1")
@@ -371,9 +386,32 @@ def comfy_server(tmp_path_factory):
                 pytest.fail(f"ComfyUI did not answer /object_info within {start_timeout:.0f} s\n{server.log_tail()}")
             time.sleep(0.5)
         server.start_seconds = time.monotonic() - started
-        print(f"\nComfyUI up at {server.base_url} in {server.start_seconds:.1f} s; log: {log_path}")
+        server.frontend = frontend_label(front_end_root)
+        print(f"\nComfyUI up at {server.base_url} in {server.start_seconds:.1f} s (frontend: {server.frontend}); log: {log_path}")
         yield server
     finally:
         if server._events is not None:
             server._events.close()
         _stop(process)
+
+
+@pytest.fixture(scope="session")
+def comfy_server_for(tmp_path_factory):
+    """comfy_server_for(front_end_root) -> a server serving that frontend (None: ComfyUI's bundled one),
+    started on first use and kept for the session."""
+    servers: dict[str, ComfyServer] = {}
+    with contextlib.ExitStack() as stack:
+
+        def get(front_end_root: str | None = None) -> ComfyServer:
+            key = str(Path(front_end_root).expanduser().resolve()) if front_end_root else ""
+            if key not in servers:
+                servers[key] = stack.enter_context(running_comfy_server(tmp_path_factory, front_end_root))
+            return servers[key]
+
+        yield get
+
+
+@pytest.fixture(scope="session")
+def comfy_server(comfy_server_for):
+    """The session's server: DRAWAVIDEO_FRONTEND_ROOT's frontend, else ComfyUI's bundled one."""
+    return comfy_server_for(os.environ.get("DRAWAVIDEO_FRONTEND_ROOT") or None)

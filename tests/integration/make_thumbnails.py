@@ -16,7 +16,7 @@ from PIL import Image
 
 HERE = Path(__file__).resolve().parent
 WORKFLOWS = HERE.parents[1] / "workflows"
-ARTIFACTS = HERE / "artifacts"
+ARTIFACTS = HERE / "artifacts" / "bundled-classic"  # the browser matrix cell of ComfyUI's own frontend, classic canvas
 THUMB_WIDTH = 640
 # The editor's chrome in the screenshots at their device scale: side bar on the left, tabs and
 # workflow menu on top, and the canvas stats on the bottom left.

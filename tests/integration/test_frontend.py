@@ -1,14 +1,23 @@
-"""The front-end (js/) in a real browser against a real ComfyUI server.
+"""The front-end (js/) in a real browser against a real ComfyUI server, as a matrix: each frontend x each
+rendering mode (the classic canvas, and Nodes 2.0: setting Comfy.VueNodes.Enabled).
 
-Runs frontend_check.mjs (playwright-core driving Chromium) against the session's `comfy_server`:
+Frontends: the one bundled with ComfyUI (1.35.9 with 0.8.0), plus every `static` folder listed in
+DRAWAVIDEO_FRONTEND_ROOTS (os.pathsep-separated; each served by a server of its own with --front-end-root):
+
+    pip install --target /work/fe158 comfyui-frontend-package==1.58.1
+    DRAWAVIDEO_FRONTEND_ROOTS=/work/fe158/comfyui_frontend_package/static  COMFYUI_DIR=... pytest tests/integration/test_frontend.py
+
+Without it the newer frontend's cells are reported as skipped, with that command.
+Each cell runs frontend_check.mjs (playwright-core driving Chromium):
 the Grid Layout drawing in the text-to-video workflow follows clicks on its widgets, warns about sizes
 that are not multiples of 16, survives save/reload and resizing; Save Video's preview plays for mp4,
 webm, gif and webp; Split Image Grid shows its frame count; no console error comes from the extension.
 And EVERY UI workflow in workflows/ loads in the graph editor (app.loadGraphData) with no missing node
 type and no error from our extension, and app.graphToPrompt turns it into its API twin in
 workflows/api/ (same node ids and types, links and widget values, compared the way
-tests/dav_testkit/workflows.py compares the twins). Screenshots go to tests/integration/artifacts/
-(git-ignored): workflow_<name>.png shows each whole workflow.
+tests/dav_testkit/workflows.py compares the twins); Grid Layout's docs page opens in the docs panel, and
+the editor switched to Chinese shows the node translated. Screenshots go to
+tests/integration/artifacts/<frontend>-<mode>/ (git-ignored), e.g. bundled-classic/workflow_<name>.png.
 
 Needs, besides COMFYUI_DIR: Node.js, `npm ci` run in tests/integration (playwright-core), and Chromium
 (Debian: `apt-get install chromium`; elsewhere set DRAWAVIDEO_CHROMIUM). Skipped, with the reason, without them.
@@ -26,6 +35,31 @@ import pytest
 from dav_testkit.workflows import compare_graphs, graph_from_api
 
 HERE = Path(__file__).resolve().parent
+
+
+def _frontend_label():
+    import importlib.util
+    import sys
+
+    name = "draw_a_video_it_frontends"  # the name conftest.py loads it under
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, HERE / "frontends.py")
+        sys.modules[name] = module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    return sys.modules[name].frontend_label
+
+
+frontend_label = _frontend_label()
+NEWER = "newer"  # a matrix column standing for DRAWAVIDEO_FRONTEND_ROOTS when it is not set
+FRONTEND_ROOTS = [None] + ([p for p in os.environ.get("DRAWAVIDEO_FRONTEND_ROOTS", "").split(os.pathsep) if p] or [NEWER])
+MODES = ["classic", "nodes2"]
+CELLS = [(root, mode) for root in FRONTEND_ROOTS for mode in MODES]
+
+
+def cell_name(cell) -> str:
+    root, mode = cell
+    return f"{NEWER if root == NEWER else frontend_label(root)}-{mode}"
+
 REPO_ROOT = HERE.parents[1]
 SCRIPT = HERE / "frontend_check.mjs"
 ARTIFACTS = HERE / "artifacts"
@@ -74,22 +108,34 @@ def browser_tools():
     return node, chromium
 
 
-@pytest.fixture(scope="module")
-def browser_report(comfy_server, browser_tools):
-    """Runs frontend_check.mjs once for this module: (its JSON report, the finished process)."""
+@pytest.fixture(scope="module", params=CELLS, ids=cell_name)
+def browser_report(request, comfy_server_for, browser_tools):
+    """Runs frontend_check.mjs once per matrix cell (frontend x mode): (its JSON report, the finished process)."""
+    root, mode = request.param
+    if root == NEWER:
+        pytest.skip("no newer frontend: `pip install --target /work/fe158 comfyui-frontend-package==1.58.1` and set "
+                    "DRAWAVIDEO_FRONTEND_ROOTS=/work/fe158/comfyui_frontend_package/static")
     node, chromium = browser_tools
-    _write_grid_image(comfy_server.input_dir / GRID_IMAGE)
-    ARTIFACTS.mkdir(exist_ok=True)
-    command = [node, str(SCRIPT), "--base", comfy_server.base_url, "--artifacts", str(ARTIFACTS),
-               "--chromium", chromium, "--grid-image", GRID_IMAGE, "--workflows-dir", str(REPO_ROOT / "workflows")]
+    server = comfy_server_for(root)
+    _write_grid_image(server.input_dir / GRID_IMAGE)
+    artifacts = ARTIFACTS / cell_name(request.param)
+    shutil.rmtree(artifacts, ignore_errors=True)
+    artifacts.mkdir(parents=True)
+    command = [node, str(SCRIPT), "--base", server.base_url, "--artifacts", str(artifacts), "--mode", mode,
+               "--chromium", chromium, "--grid-image", GRID_IMAGE, "--workflows-dir", str(REPO_ROOT / "workflows"),
+               "--locale-check", "zh"]
     if WORKFLOW.is_file():
         command += ["--workflow", str(WORKFLOW)]
     result = subprocess.run(command, cwd=HERE, capture_output=True, text=True, timeout=900)
     try:
-        report = json.loads(result.stdout)
-    except ValueError:
-        pytest.fail(f"frontend_check.mjs printed no report (exit {result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
-    (ARTIFACTS / "frontend_report.json").write_text(json.dumps(report, indent=1) + "\n")
+        report = json.loads((artifacts / "frontend_report.json").read_text())
+    except (OSError, ValueError):
+        pytest.fail(f"frontend_check.mjs wrote no report (exit {result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    failed = [c["name"] for c in report["checks"] if not c["ok"]]
+    print(f"\n{cell_name(request.param)}: frontend {report['frontend']}, {len(report['checks']) - len(failed)}/{len(report['checks'])} checks passed, "
+          f"{len(report['screenshots'])} screenshots in {artifacts}; console errors: {len(report['errors']['ours'])} ours, "
+          f"{len(report['errors']['backend'])} backend mismatches, {len(report['errors']['environment'])} of the test environment, "
+          f"{len(report['errors']['others'])} others")
     return report, result
 
 
@@ -98,8 +144,8 @@ def test_frontend_in_browser(browser_report):
     failed = [f"- {c['name']}: {c['detail']}" for c in report["checks"] if not c["ok"]]
     assert not failed, "browser checks failed (screenshots in tests/integration/artifacts/):\n" + "\n".join(failed)
     assert not report["errors"]["ours"], "console errors from the extension:\n" + "\n".join(report["errors"]["ours"])
-    assert len(report["checks"]) >= 20, [c["name"] for c in report["checks"]]
-    assert all(Path(p).is_file() for p in report["screenshots"]) and len(report["screenshots"]) >= 6
+    assert len(report["checks"]) >= 25, [c["name"] for c in report["checks"]]
+    assert all(Path(p).is_file() for p in report["screenshots"]) and len(report["screenshots"]) >= 10
     assert result.returncode == 0, result.stderr[-3000:]
 
 

@@ -36,15 +36,25 @@ class FakeElement {
         this.style = {};
         this.children = [];
         this.listeners = {};
+        this.clientWidth = 0; // not laid out: the extension falls back to the node's size
+        this.clientHeight = 0;
+        this.isConnected = false;
+        this.textContent = "";
     }
     addEventListener(type, listener) {
         this.listeners[type] = listener;
     }
+    appendChild(child) {
+        this.children.push(child);
+        return child;
+    }
     replaceChildren(...children) {
         this.children = children;
     }
+    /** A fresh recorder per draw; the last one stays readable. */
     getContext() {
-        return recordingContext();
+        this.lastContext = recordingContext();
+        return this.lastContext;
     }
 }
 class FakeVideo extends FakeElement {
@@ -61,12 +71,18 @@ globalThis.Path2D = class {
     lineTo() {}
 };
 globalThis.document = { createElement: (tag) => (tag === "video" ? new FakeVideo(tag) : new FakeElement(tag)) };
+// The extension's one animation-frame loop: run by hand with tick().
+const frames = [];
+globalThis.requestAnimationFrame = (callback) => frames.push(callback);
+function tick() {
+    for (const callback of frames.splice(0)) callback();
+}
 
 /** Just enough of a LiteGraph node: widgets, size, custom and DOM widgets. */
 class FakeNode {
     constructor(id, widgets) {
         this.id = id;
-        this.graph = { isRootGraph: true };
+        this.graph = { isRootGraph: true, getNodeById: (id) => (String(id) === String(this.id) ? this : null) };
         this.widgets = Object.entries(widgets).map(([name, value]) => ({ name, value, callback: null }));
         this.inputs = [];
         this.size = [340, 300];
@@ -80,9 +96,10 @@ class FakeNode {
         this.widgets.push(widget);
         return widget;
     }
+    /** Like the frontend: plain widgets 24 px each, DOM widgets their getMinHeight(). */
     computeSize() {
-        const preview = this.widgets.find((w) => w.computeLayoutSize);
-        return [340, 7 * 24 + (preview ? preview.computeLayoutSize(this).minHeight : 0)];
+        const height = this.widgets.reduce((sum, w) => sum + (w.options?.getMinHeight ? w.options.getMinHeight() : 24), 0);
+        return [340, height];
     }
     setSize(size) {
         this.size = size;
@@ -102,11 +119,16 @@ function nodeType(name) {
 }
 
 function drawnText(node) {
-    const ctx = recordingContext();
     const preview = node.widget("drawavideo_grid_preview");
-    preview.computedHeight = 300;
-    preview.draw(ctx, node, node.size[0], 200, 20, false);
-    return ctx.texts;
+    preview.element.clientWidth = node.size[0];
+    preview.element.clientHeight = 300;
+    preview.redraw();
+    return preview.canvas.lastContext.texts;
+}
+
+function setMode({ vue, version }) {
+    globalThis.LiteGraph = { vueNodesMode: vue };
+    globalThis.__COMFYUI_FRONTEND_VERSION__ = version;
 }
 
 before(async () => {
@@ -115,6 +137,7 @@ before(async () => {
 
 beforeEach(() => {
     app.nodeOutputs = {};
+    setMode({ vue: false, version: "1.35.9" });
 });
 
 test("registers one extension and leaves other packs' nodes alone", () => {
@@ -135,9 +158,15 @@ test("Grid Layout gets a drawing widget that is never saved nor sent", () => {
     const preview = node.widget("drawavideo_grid_preview");
     assert.equal(preview.serialize, false);
     assert.equal(preview.options.serialize, false);
-    assert.equal(preview.computeSize, undefined); // classic canvas: it grows with the node
-    assert.ok(preview.computeLayoutSize(node).minHeight >= 150 + 3 * 15);
+    assert.equal(preview.element.children[0], preview.canvas, "the drawing is a canvas inside the DOM widget");
+    assert.equal(preview.computeSize, undefined); // no computeSize: 1.58.1's wrapper read NaN from one
+    assert.ok(preview.options.getMinHeight() >= 150 + 3 * 15);
     assert.ok(node.size[1] >= node.computeSize()[1], "the node is made tall enough for the drawing");
+    for (const version of ["1.35.9", "1.58.1"]) {
+        setMode({ vue: true, version });
+        const height = preview.options.getMinHeight();
+        assert.ok(Number.isFinite(height) && height >= 100 + 3 * 15, `Nodes 2.0 ${version}: ${height}`);
+    }
     node.onNodeCreated();
     assert.equal(node.widgets.filter((w) => w.name === "drawavideo_grid_preview").length, 1);
 });
@@ -167,7 +196,7 @@ test("a size that is not a multiple of 16 is named in a warning, wrapped to the 
     const joined = drawnText(node).join(" ");
     assert.match(joined, /⚠ cell_width 300: not a multiple of 16 \(use 288 or 304\)/);
     const preview = node.widget("drawavideo_grid_preview");
-    assert.ok(preview.computeLayoutSize(node).minHeight > calm.widget("drawavideo_grid_preview").computeLayoutSize(calm).minHeight);
+    assert.ok(preview.options.getMinHeight() > calm.widget("drawavideo_grid_preview").options.getMinHeight());
 });
 
 test("a layout value fed by a link is flagged: the drawing can only show the widget's value", () => {
@@ -175,9 +204,14 @@ test("a layout value fed by a link is flagged: the drawing can only show the wid
     const node = new GridLayout(1, GRID_DEFAULTS);
     node.onNodeCreated();
     node.inputs = [{ name: "rows", widget: { name: "rows" }, link: 12 }, { name: "cols", widget: { name: "cols" }, link: null }];
-    const joined = drawnText(node).join(" ");
+    let joined = drawnText(node).join(" ");
     assert.match(joined, /rows comes from a link: drawn with the widget's last value/);
     assert.doesNotMatch(joined, /cols comes from a link/);
+    // Where the node has the supported accessor (1.58.1 deprecates input.link), it is what counts.
+    node.isInputConnected = (slot) => slot === 1;
+    joined = drawnText(node).join(" ");
+    assert.match(joined, /cols comes from a link/);
+    assert.doesNotMatch(joined, /rows comes from a link/);
 });
 
 test("Split nodes show '16 frames, 320x192' after a run and after outputs are restored", () => {
@@ -188,12 +222,18 @@ test("Split nodes show '16 frames, 320x192' after a run and after outputs are re
         assert.equal(node.widget("drawavideo_split_info").value, "16 frames, 320x192");
         assert.equal(node.widget("drawavideo_split_info").serialize, false);
 
+        assert.equal(node.widget("drawavideo_split_info").element.textContent, "16 frames, 320x192");
+
+        // Outputs the frontend restores (switching back to a workflow tab) arrive without onExecuted:
+        // the animation-frame loop picks them up, in either rendering mode (no canvas draw hook needed).
         const restored = new Split(8, {});
-        app.nodeOutputs["8"] = { frame_count: [4], frame_size: ["40x24 latent"] };
-        restored.onDrawBackground();
-        assert.equal(restored.widget("drawavideo_split_info").value, "4 frames, 40x24 latent");
+        restored.onNodeCreated();
         const other = new Split(9, {});
-        other.onDrawBackground();
+        other.onNodeCreated();
+        app.nodeOutputs["8"] = { frame_count: [4], frame_size: ["40x24 latent"] };
+        tick();
+        assert.equal(restored.widget("drawavideo_split_info").value, "4 frames, 40x24 latent");
+        assert.equal(restored.widget("drawavideo_split_info").element.textContent, "4 frames, 40x24 latent");
         assert.equal(other.widget("drawavideo_split_info"), undefined, "no output, no line");
     }
 });
@@ -239,6 +279,35 @@ test("Save Video replaces the frontend's own preview drawing for its type only",
     const node = new SaveVideo(4, {});
     node.onDrawBackground(); // no output yet: nothing happens, nothing throws
     assert.equal(node.widget("drawavideo_media_preview"), undefined);
+    assert.equal(node.hideOutputImages, true, "Nodes 2.0 (1.40+) leaves the outputs to the node");
     const Other = nodeType("PreviewImage");
     assert.equal(Other.prototype.onDrawBackground, undefined);
+    assert.equal(Other.prototype.hideOutputImages, undefined);
+});
+
+test("Nodes 2.0: a gif is an <img> in 1.58.1; 1.35.9 shows the output itself, told it is an image", () => {
+    const SaveVideo = nodeType("DrawAVideo_SaveVideo");
+    const gif = { images: [{ filename: "clip_00003_.gif", subfolder: "", type: "temp", format: "image/gif" }], animated: [true] };
+
+    setMode({ vue: true, version: "1.58.1" });
+    const node = new SaveVideo("11", {});
+    node.onNodeCreated();
+    app.nodeOutputs["11"] = gif; // as the frontend stores it; no onExecuted, no canvas drawing
+    tick();
+    const [image] = node.widget("drawavideo_media_preview").element.children;
+    assert.equal(image.tagName, "IMG");
+    assert.equal(node.previewMediaType, "image");
+    // Nodes 2.0 lays out by CSS: the loaded clip asks for its height on the element.
+    node.size = [340, 300];
+    image.naturalWidth = 320;
+    image.naturalHeight = 192;
+    image.listeners.load();
+    assert.equal(node.widget("drawavideo_media_preview").element.style.minHeight, "192px");
+    assert.equal(node.size[1], 300, "Nodes 2.0: the node is not resized by hand");
+
+    setMode({ vue: true, version: "1.35.9" });
+    const old = new SaveVideo("12", {});
+    old.onExecuted(gif);
+    assert.equal(old.widget("drawavideo_media_preview"), undefined, "no second copy next to the frontend's");
+    assert.equal(old.previewMediaType, "image");
 });

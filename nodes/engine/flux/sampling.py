@@ -46,12 +46,15 @@ def sample_grid(
     batch_size: int = 1,
     on_step: Callable[[int, int], None] | None = None,
     max_sequence_length: int = 512,
+    prompt_embeds: torch.Tensor | None = None,
+    pooled_prompt_embeds: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Draw `batch_size` grids of `layout`'s size; returns (IMAGE [B,H,W,3], raw VAE latents [B,16,H/8,W/8]).
 
     The noise comes from a CPU generator seeded with `seed`, so a seed gives the same grids on any
     device. `on_step(done, total)` runs after every step; an exception it raises (a cancel) stops
-    sampling there and propagates.
+    sampling there and propagates. `prompt_embeds` [1,seq,D] + `pooled_prompt_embeds` [1,Dp], if given,
+    stand for `prompt` already encoded (the LoRA trainer's cached text), so the pipeline needs no text encoders.
     """
     if not isinstance(layout, GridLayout):
         raise DrawAVideoError("layout must be a GRID_LAYOUT from Grid Layout (Draw-a-Video).")
@@ -67,8 +70,10 @@ def sample_grid(
 
     generator = torch.Generator("cpu").manual_seed(int(seed))
     with torch.no_grad():
+        text = {"prompt": prompt} if prompt_embeds is None else {
+            "prompt_embeds": prompt_embeds.to(pipe._execution_device), "pooled_prompt_embeds": pooled_prompt_embeds.to(pipe._execution_device)}
         packed = pipe(
-            prompt=prompt,
+            **text,
             height=layout.height,
             width=layout.width,
             num_inference_steps=steps,

@@ -179,10 +179,66 @@ def _t5_tokenizer():
     )
 
 
+def _text_encoders(tokenizer, tokenizer_2, clip_dim: int = TEXT_DIM, t5_dim: int = TEXT_DIM):
+    """One-layer CLIP and T5 (v1.1) text encoders of the given widths (FLUX.1: 768 and 4096)."""
+    from transformers import CLIPTextConfig, CLIPTextModel, T5Config, T5EncoderModel
+
+    text_encoder = CLIPTextModel(
+        CLIPTextConfig(
+            vocab_size=len(tokenizer),
+            hidden_size=clip_dim,
+            intermediate_size=64,
+            projection_dim=clip_dim,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            max_position_embeddings=77,
+            bos_token_id=tokenizer.bos_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+            pad_token_id=tokenizer.pad_token_id,
+        )
+    )
+    text_encoder_2 = T5EncoderModel(
+        T5Config(
+            vocab_size=len(tokenizer_2),
+            d_model=t5_dim,
+            d_kv=16,
+            d_ff=64,
+            num_layers=1,
+            num_heads=2,
+            feed_forward_proj="gated-gelu",  # T5 v1.1, as FLUX's t5-xxl
+            pad_token_id=tokenizer_2.pad_token_id,
+            eos_token_id=tokenizer_2.eos_token_id,
+        )
+    )
+    return text_encoder, text_encoder_2
+
+
+def _tiny_vae():
+    from diffusers import AutoencoderKL
+
+    return AutoencoderKL(
+        in_channels=3,
+        out_channels=3,
+        down_block_types=("DownEncoderBlock2D",) * 4,  # 4 blocks: 3 halvings = 8x
+        up_block_types=("UpDecoderBlock2D",) * 4,
+        # Full-resolution convs dominate a decode's CPU time: 4 channels throughout, and no resnets
+        # beyond the decoder's one per level (equal widths make that valid), halve it against (4, 4, 8, 16) x 1.
+        block_out_channels=(4, 4, 4, 4),
+        layers_per_block=0,
+        latent_channels=16,
+        norm_num_groups=4,
+        sample_size=1024,
+        scaling_factor=FLUX_SCALING_FACTOR,
+        shift_factor=FLUX_SHIFT_FACTOR,
+        use_quant_conv=False,  # FLUX's VAE has neither quant conv
+        use_post_quant_conv=False,
+        mid_block_add_attention=False,  # FLUX's has it; at 1280x768 it would cost seconds here
+    )
+
+
 def build_tiny_flux_pipeline(seed: int = 0):
     """A FluxPipeline of random weights, ~27k transformer parameters; same `seed`, same weights."""
-    from diffusers import AutoencoderKL, FlowMatchEulerDiscreteScheduler, FluxTransformer2DModel
-    from transformers import CLIPTextConfig, CLIPTextModel, T5Config, T5EncoderModel
+    from diffusers import FlowMatchEulerDiscreteScheduler, FluxTransformer2DModel
 
     FluxPipeline = flux_pipeline_class()
 
@@ -201,51 +257,8 @@ def build_tiny_flux_pipeline(seed: int = 0):
         guidance_embeds=True,  # FLUX.1-dev is guidance-distilled
         axes_dims_rope=(2, 2, 4),  # sums to attention_head_dim, like FLUX's (16, 56, 56)
     )
-    vae = AutoencoderKL(
-        in_channels=3,
-        out_channels=3,
-        down_block_types=("DownEncoderBlock2D",) * 4,  # 4 blocks: 3 halvings = 8x
-        up_block_types=("UpDecoderBlock2D",) * 4,
-        # Full-resolution convs dominate a decode's CPU time: 4 channels throughout, and no resnets
-        # beyond the decoder's one per level (equal widths make that valid), halve it against (4, 4, 8, 16) x 1.
-        block_out_channels=(4, 4, 4, 4),
-        layers_per_block=0,
-        latent_channels=16,
-        norm_num_groups=4,
-        sample_size=1024,
-        scaling_factor=FLUX_SCALING_FACTOR,
-        shift_factor=FLUX_SHIFT_FACTOR,
-        use_quant_conv=False,  # FLUX's VAE has neither quant conv
-        use_post_quant_conv=False,
-        mid_block_add_attention=False,  # FLUX's has it; at 1280x768 it would cost seconds here
-    )
-    text_encoder = CLIPTextModel(
-        CLIPTextConfig(
-            vocab_size=len(tokenizer),
-            hidden_size=TEXT_DIM,
-            intermediate_size=64,
-            projection_dim=TEXT_DIM,
-            num_hidden_layers=1,
-            num_attention_heads=2,
-            max_position_embeddings=77,
-            bos_token_id=tokenizer.bos_token_id,
-            eos_token_id=tokenizer.eos_token_id,
-            pad_token_id=tokenizer.pad_token_id,
-        )
-    )
-    text_encoder_2 = T5EncoderModel(
-        T5Config(
-            vocab_size=len(tokenizer_2),
-            d_model=TEXT_DIM,
-            d_kv=16,
-            d_ff=64,
-            num_layers=1,
-            num_heads=2,
-            feed_forward_proj="gated-gelu",  # T5 v1.1, as FLUX's t5-xxl
-            pad_token_id=tokenizer_2.pad_token_id,
-            eos_token_id=tokenizer_2.eos_token_id,
-        )
-    )
+    vae = _tiny_vae()
+    text_encoder, text_encoder_2 = _text_encoders(tokenizer, tokenizer_2)
     for model in (transformer, vae, text_encoder, text_encoder_2):
         model.eval()
     return FluxPipeline(
@@ -257,6 +270,44 @@ def build_tiny_flux_pipeline(seed: int = 0):
         tokenizer_2=tokenizer_2,
         transformer=transformer,
     )
+
+
+def save_tiny_flux_for_transformer(folder: str, transformer_config: dict, seed: int = 0) -> str:
+    """A diffusers folder for a single-file transformer of `transformer_config` (FluxTransformer2DModel
+    arguments): the tiny VAE, scheduler and tokenizers, text encoders as wide as that transformer wants
+    (joint_attention_dim, pooled_projection_dim), and transformer/config.json without weights -- pass the
+    file as `transformer_file`. E.g. for the 3072-wide tiny FLUX a real ComfyUI accepts (tests/integration).
+    """
+    import json
+
+    from diffusers import FlowMatchEulerDiscreteScheduler, FluxTransformer2DModel
+
+    tokenizer, tokenizer_2 = _clip_tokenizer(), _t5_tokenizer()
+    torch.manual_seed(seed)
+    text_encoder, text_encoder_2 = _text_encoders(
+        tokenizer, tokenizer_2, transformer_config["pooled_projection_dim"], transformer_config["joint_attention_dim"]
+    )
+    parts = {"vae": _tiny_vae(), "text_encoder": text_encoder, "text_encoder_2": text_encoder_2}
+    for name, model in parts.items():
+        model.save_pretrained(os.path.join(folder, name), safe_serialization=True)
+    tokenizer.save_pretrained(os.path.join(folder, "tokenizer"))
+    tokenizer_2.save_pretrained(os.path.join(folder, "tokenizer_2"))
+    FlowMatchEulerDiscreteScheduler(**FLUX_SCHEDULER_CONFIG).save_pretrained(os.path.join(folder, "scheduler"))
+    with torch.device("meta"):
+        FluxTransformer2DModel(**transformer_config).save_config(os.path.join(folder, "transformer"))
+    index = {
+        "_class_name": "FluxPipeline",
+        "scheduler": ["diffusers", "FlowMatchEulerDiscreteScheduler"],
+        "text_encoder": ["transformers", "CLIPTextModel"],
+        "text_encoder_2": ["transformers", "T5EncoderModel"],
+        "tokenizer": ["transformers", type(tokenizer).__name__],
+        "tokenizer_2": ["transformers", type(tokenizer_2).__name__],
+        "transformer": ["diffusers", "FluxTransformer2DModel"],
+        "vae": ["diffusers", "AutoencoderKL"],
+    }
+    with open(os.path.join(folder, "model_index.json"), "w", encoding="utf-8") as f:
+        json.dump(index, f, indent=1)
+    return os.path.abspath(folder)
 
 
 def save_tiny_flux(folder: str, seed: int = 0) -> str:
