@@ -19,7 +19,6 @@ temporary name and renamed, so a cancel or crash leaves no half-written grid.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
@@ -34,6 +33,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from .dataset_manifest import Manifest
 from .dataset_report import DatasetSummary, GridRecord, SkippedGrid, VideoReport
 from .errors import DrawAVideoError
 from .files import list_files, publish_new, staged_file
@@ -114,50 +114,6 @@ def _png_bytes(grid: np.ndarray) -> bytes:
     buffer = BytesIO()
     Image.fromarray(grid).save(buffer, format="PNG", compress_level=4)
     return buffer.getvalue()
-
-
-class _Manifest:
-    """manifest.jsonl, appended as the build goes and read back on resume. One JSON object a line:
-    a grid written (has "image"), a grid skipped (has "skipped": the reason) or a video's problem
-    (has "video" plus "too_short", "unreadable" or "damaged"). No line is written twice."""
-
-    def __init__(self, path: str):
-        self.path, self.records, self._notes = path, {}, set()
-        self._ends_clean = True
-        if os.path.isfile(path):
-            with open(path, encoding="utf-8") as f:
-                text = f.read()
-            self._ends_clean = text == "" or text.endswith("\n")
-            for line in text.splitlines():
-                try:
-                    record = json.loads(line)
-                    if "image" in record:
-                        self.records[record["grid"]] = record
-                    else:
-                        self._notes.add(self._note_key(record))
-                except (ValueError, KeyError, TypeError, AttributeError):
-                    continue  # a line cut short by a crash: its grid gets a fresh line
-
-    @staticmethod
-    def _note_key(record: dict) -> str:
-        return json.dumps(record, sort_keys=True, ensure_ascii=False)
-
-    def _append(self, record: dict) -> None:
-        with open(self.path, "a", encoding="utf-8") as f:
-            f.write(("" if self._ends_clean else "\n") + json.dumps(record, ensure_ascii=False) + "\n")
-        self._ends_clean = True
-
-    def add(self, record: dict) -> None:
-        if record["grid"] not in self.records:
-            self._append(record)
-            self.records[record["grid"]] = record
-
-    def note(self, record: dict) -> None:
-        """A skipped grid or a video's problem, once per distinct line."""
-        key = self._note_key(record)
-        if key not in self._notes:
-            self._append(record)
-            self._notes.add(key)
 
 
 # -- building -----------------------------------------------------------------
@@ -390,7 +346,7 @@ def build_grid_dataset(
             "put the footage there or pick another folder."
         )
     os.makedirs(dataset_folder, exist_ok=True)
-    manifest = _Manifest(os.path.join(dataset_folder, MANIFEST_NAME))
+    manifest = Manifest(os.path.join(dataset_folder, MANIFEST_NAME))
     summary = DatasetSummary(dataset_folder, layout, stride, videos=len(videos))
     writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="drawavideo-grid-writer")
     builder = _Builder(dataset_folder, layout, stride, hop, max_grids_per_video, cut_threshold,
