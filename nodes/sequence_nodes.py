@@ -22,7 +22,8 @@ class KeyframeGridNode:
         "last grid is slid back to end on the last keyframe, so K keyframes need ceil((K-1)/7) grids (16 keyframes: 3 "
         "grids holding k0-k7, k7-k14, k8-k15). The grids come out as one batch with one mask each; sample the batch, "
         "Split Image Grid, then Assemble In-between Frames gives 2K-1 frames (16 -> 31). "
-        "'custom' -- the frames go, in order, into the cells listed in 'cells'. "
+        "'custom' -- the frames go, in order, into the cells listed in 'cells' (-1 = the last cell, so '0,-1' puts two "
+        "pictures at the start and the end of any layout: image to video). "
         "Frames of another size are centre-cropped and resized to the cell size. Cells to draw start as a blend of "
         "the nearest known frames, so a denoise below 1 starts from a sensible guess."
     )
@@ -45,7 +46,7 @@ class KeyframeGridNode:
                 "layout": LAYOUT_INPUT,
                 "mode": (list(MODES), {"default": MODES[0], "tooltip": "continue: the clip's last frames open the grid. in-between: keyframes in every other cell. custom: frames into the listed cells."}),
                 "overlap": ("INT", {"default": 4, "min": 1, "max": 4095, "tooltip": "continue mode: how many of the clip's last frames open the new grid (use the same number in Join Clips)."}),
-                "cells": ("STRING", {"default": "0,5,10,15", "tooltip": "custom mode: cells receiving the frames in order, 0-based in the layout's frame order, e.g. 0,5,10,15 or 0-3,12."}),
+                "cells": ("STRING", {"default": "0,5,10,15", "tooltip": "custom mode: cells receiving the frames in order, 0-based in the layout's frame order, e.g. 0,5,10,15 or 0-3,12; -1 is the last cell (0,-1: first and last)."}),
             }
         }
 

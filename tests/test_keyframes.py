@@ -118,10 +118,14 @@ def test_custom_cells_receive_the_frames_in_order(order):
 
 def test_parse_cells_ranges_and_errors():
     assert parse_cells("0-3, 8;12", SMALL) == [0, 1, 2, 3, 8, 12]
+    assert parse_cells("0,-1", SMALL) == [0, 15] and parse_cells("-16, - 2", SMALL) == [0, 14]
     for text, message in [
         ("0,x,3", "'x' is not a cell number"),
         ("1.5", "not a cell number"),
-        ("-1", "not a cell number"),
+        ("--1", "not a cell number"),
+        ("-0", "cell -0 is outside the 4x4 layout; counting from the end goes from -1"),
+        ("-17", "cell -17 is outside the 4x4 layout"),
+        ("15,-1", "cell 15 is listed twice"),
         ("0,16", "cell 16 is outside the 4x4 layout, whose cells are 0..15"),
         ("2,2", "listed twice"),
         ("5-2", "runs backwards"),

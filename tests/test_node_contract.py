@@ -110,6 +110,10 @@ RUNS = {
         dict(frames=image(5, 16, 32), layout=SMALL, mode="continue", overlap=2, cells="0,3"),
         lambda out: out[0].shape == (1, 32, 64, 3) and out[1].shape == (1, 32, 64) and out[2:] == (2, 2),
     ),
+    "DrawAVideo_FitImageToCell": (
+        dict(image=image(2, 40, 100), layout=SMALL, fit="pad (keep all, add bands)", pad_color="white"),
+        lambda out: out[0].shape == (2, 16, 32, 3) and bool((out[0][:, 0] == 1.0).all()),
+    ),
     "DrawAVideo_AssembleInbetweens": (
         dict(frames=image(4, 16, 32), layout=SMALL, keyframe_count=2),
         lambda out: out[0].shape == (3, 16, 32, 3) and out[1] == 3,

@@ -143,3 +143,42 @@ def test_checker_catches_twins_that_drift(specs):
     assert compare_graphs(graph_from_ui(t2v(), specs), graph_from_api(drifted))
     del next(n for n in drifted.values() if n["class_type"] == "KSampler")["inputs"]["model"]
     assert any("required input model missing" in p for p in check_api_prompt(drifted, specs))
+
+
+@pytest.mark.parametrize("name", ["i2v", "i2v_fill"])
+def test_image_to_video_workflows_keep_the_picture(name):
+    """LoadImage -> Fit Image to Cell -> Keyframe Grid (custom, cell 0) -> ... -> VAEDecode, and the picture's own
+    pixels pasted back (ImageCompositeMasked: the Keyframe Grid image over the decoded grid through the inverted mask)
+    before Split Image Grid -> Save Video; the sampler draws at full denoise."""
+    api = load(ROOT / "workflows" / "api" / f"{name}.json")
+    by_type = {}
+    for nid, node in api.items():
+        by_type.setdefault(node["class_type"], []).append((nid, node["inputs"]))
+    [(load_id, _)] = by_type["LoadImage"]
+    [(fit_id, fit)] = by_type["DrawAVideo_FitImageToCell"]
+    [(keys_id, keys)] = by_type["DrawAVideo_KeyframeGrid"]
+    [(decode_id, _)] = by_type["VAEDecode"]
+    [(invert_id, invert)] = by_type["InvertMask"]
+    [(paste_id, paste)] = by_type["ImageCompositeMasked"]
+    [(_, split)] = by_type["DrawAVideo_SplitImageGrid"]
+    [(_, save)] = by_type["DrawAVideo_SaveVideo"]
+    [(_, sampler)] = by_type["KSampler"]
+    assert fit["image"] == [load_id, 0] and fit["fit"].startswith("cover")
+    assert keys["frames"] == [fit_id, 0] and keys["mode"] == "custom" and keys["cells"] == "0"
+    assert invert["mask"] == [keys_id, 1]
+    assert paste["destination"] == [decode_id, 0] and paste["source"] == [keys_id, 0] and paste["mask"] == [invert_id, 0]
+    assert (paste["x"], paste["y"], paste["resize_source"]) == (0, 0, False)
+    assert split["image"] == [paste_id, 0] and save["images"][0] in {nid for nid, _ in by_type["DrawAVideo_SplitImageGrid"]}
+    assert sampler["denoise"] == 1.0
+    if name == "i2v":
+        [(noise_mask_id, noise_mask)] = by_type["SetLatentNoiseMask"]
+        assert noise_mask["mask"] == [keys_id, 1] and sampler["latent_image"] == [noise_mask_id, 0]
+    else:
+        [(inpaint_id, inpaint)] = by_type["InpaintModelConditioning"]
+        assert inpaint["pixels"] == [keys_id, 0] and inpaint["mask"] == [keys_id, 1] and inpaint["noise_mask"] is True
+        assert sampler["latent_image"] == [inpaint_id, 2] and sampler["positive"] == [inpaint_id, 0]
+        [(_, unet)] = by_type["UNETLoader"]
+        assert unet["unet_name"] == "flux1-fill-dev.safetensors"
+        ui = load(ROOT / "workflows" / f"{name}.json")
+        [loader] = [n for n in ui["nodes"] if n["type"] == "UNETLoader"]
+        assert loader["properties"]["models"][0]["url"].endswith("FLUX.1-Fill-dev/resolve/main/flux1-fill-dev.safetensors")

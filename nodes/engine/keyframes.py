@@ -81,21 +81,31 @@ def continue_plan(layout: GridLayout, frame_count: int, overlap: int) -> Keyfram
 
 
 def parse_cells(text: str, layout: GridLayout) -> list[int]:
-    """'0,5,10,15' or '0-3, 8' -> cell numbers, checked against `layout`."""
+    """'0,5,10,15', '0-3, 8' or '0,-1' (-1 = the last cell) -> cell numbers, checked against `layout`."""
     n = layout.frames
     cells = []
     for part in str(text).replace(";", ",").split(","):
         part = part.strip()
         if not part:
             continue
-        match = re.fullmatch(r"(\d+)\s*(?:-\s*(\d+))?", part)
-        if match is None:
-            raise DrawAVideoError(
-                f"cells: {part!r} is not a cell number; write 0-based cell numbers in the layout's frame order, "
-                "separated by commas (ranges like 0-3 allowed), e.g. 0,5,10,15."
-            )
-        low = int(match.group(1))
-        high = int(match.group(2)) if match.group(2) is not None else low
+        from_end = re.fullmatch(r"-\s*(\d+)", part)
+        if from_end:  # -1 is the last cell, -2 the one before: the same text fits any layout
+            back = int(from_end.group(1))
+            if not 1 <= back <= n:
+                raise DrawAVideoError(
+                    f"cells: cell {part} is outside the {layout.rows}x{layout.cols} layout; counting from the end "
+                    f"goes from -1 (the last cell) to -{n} (the first)."
+                )
+            low = high = n - back
+        else:
+            match = re.fullmatch(r"(\d+)\s*(?:-\s*(\d+))?", part)
+            if match is None:
+                raise DrawAVideoError(
+                    f"cells: {part!r} is not a cell number; write 0-based cell numbers in the layout's frame order, "
+                    "separated by commas (ranges like 0-3 allowed, -1 for the last cell), e.g. 0,5,10,15 or 0,-1."
+                )
+            low = int(match.group(1))
+            high = int(match.group(2)) if match.group(2) is not None else low
         if high < low:
             raise DrawAVideoError(f"cells: range {part!r} runs backwards; write it low-high, e.g. {high}-{low}.")
         for cell in range(low, high + 1):

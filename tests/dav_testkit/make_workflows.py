@@ -24,7 +24,9 @@ MODELS = {
     "clip_l.safetensors": ("text_encoders", f"{HF}/comfyanonymous/flux_text_encoders/resolve/main/clip_l.safetensors"),
     "t5xxl_fp16.safetensors": ("text_encoders", f"{HF}/comfyanonymous/flux_text_encoders/resolve/main/t5xxl_fp16.safetensors"),
     "ae.safetensors": ("vae", f"{HF}/black-forest-labs/FLUX.1-dev/resolve/main/ae.safetensors"),
+    "flux1-fill-dev.safetensors": ("diffusion_models", f"{HF}/black-forest-labs/FLUX.1-Fill-dev/resolve/main/flux1-fill-dev.safetensors"),
 }
+I2V_PICTURE = "draw_a_video_i2v_input.png"
 DRIVING_LORA = "draw_a_video_driving.safetensors"
 SEED = 42
 
@@ -34,9 +36,9 @@ def model_entry(name: str) -> list[dict]:
     return [{"name": name, "url": url, "directory": directory}]
 
 
-def flux_models(wf: WorkflowBuilder, lora: str | None = DRIVING_LORA):
+def flux_models(wf: WorkflowBuilder, lora: str | None = DRIVING_LORA, unet_name: str = "flux1-dev.safetensors"):
     """Native FLUX.1-dev loaders (+ the driving LoRA): returns (model, clip, vae)."""
-    unet = wf.add("UNETLoader", unet_name="flux1-dev.safetensors", weight_dtype="default", models=model_entry("flux1-dev.safetensors"))
+    unet = wf.add("UNETLoader", unet_name=unet_name, weight_dtype="default", models=model_entry(unet_name))
     clip = wf.add(
         "DualCLIPLoader", clip_name1="clip_l.safetensors", clip_name2="t5xxl_fp16.safetensors", type="flux",
         models=model_entry("clip_l.safetensors") + model_entry("t5xxl_fp16.safetensors"),
@@ -341,6 +343,94 @@ def diffusers_t2v(specs) -> WorkflowBuilder:
     return wf
 
 
+def default_subject() -> str:
+    """Grid Prompt's default subject (nodes/engine/prompt.py), read from the pack as imported."""
+    return import_pack().nodes.engine.prompt.DEFAULT_SUBJECT
+
+
+def picture_in_grid(wf, vae, layout):
+    """Load Image -> Fit Image to Cell -> Keyframe Grid with the picture in cell 0 (the first frame)."""
+    picture = wf.add("LoadImage", title="Your picture", image=I2V_PICTURE)
+    fitted = wf.add("DrawAVideo_FitImageToCell", image=picture.out("IMAGE"), layout=layout.out("layout"),
+                    fit="cover (crop the centre)", pad_color="black")
+    return wf.add("DrawAVideo_KeyframeGrid", title="The picture opens the clip", frames=fitted.out("image"),
+                  layout=layout.out("layout"), mode="custom", overlap=4, cells="0")
+
+
+def known_cells_back(wf, vae, samples, keys, layout, prefix: str):
+    """Decode, paste the picture's own pixels back over its cell(s), cut into frames, save."""
+    decoded = wf.add("VAEDecode", samples=samples, vae=vae)
+    keep = wf.add("InvertMask", title="Cells to keep", mask=keys.out("mask"))
+    pasted = wf.add("ImageCompositeMasked", title="The picture's own pixels back in its cell", destination=decoded.out("IMAGE"),
+                    source=keys.out("image"), x=0, y=0, resize_source=False, mask=keep.out("MASK"))
+    wf.add("PreviewImage", title="The drawn grid", images=pasted.out("IMAGE"))
+    frames = wf.add("DrawAVideo_SplitImageGrid", image=pasted.out("IMAGE"), layout=layout.out("layout"))
+    save_video(wf, frames.out("frames"), prefix, layout.out("layout"))
+
+
+I2V_WHERE = (
+    "**Where the picture goes**: Keyframe Grid's `cells` (frame order, 0-based). `0`: the picture is the first "
+    "frame and the clip moves on from it. `-1`: it is the last frame and the clip leads up to it. `0,-1`: the first "
+    "and the last frame (the model draws what lies between): add a second Load Image -> Fit Image to Cell and join "
+    "the two with Batch Images (first picture in image1) before Keyframe Grid.\n\n"
+    "**Fit**: `cover` fills the cell and crops the centre; `pad` keeps the whole picture with bands. The picture "
+    "must be at least the cell's size (320x192 here) and RGB. The decoded grid goes through the VAE, so the "
+    "picture's cell comes back slightly changed; **ImageCompositeMasked** (with the inverted mask) pastes the "
+    "picture's own pixels back, so frame 1 of the video is your picture exactly (up to the video codec)."
+)
+
+
+def i2v(specs) -> WorkflowBuilder:
+    wf = WorkflowBuilder(specs)
+    model, clip, vae = flux_models(wf)
+    layout = method_layout(wf)
+    keys = picture_in_grid(wf, vae, layout)
+    positive, negative = grid_prompt_conditioning(wf, clip, layout, default_subject())
+    sampled = wf.add(
+        "KSampler", title="Draw the other 15 frames", model=model, seed=SEED, steps=20, cfg=1.0, sampler_name="euler",
+        scheduler="simple", positive=positive, negative=negative, latent_image=masked_grids(wf, vae, keys), denoise=1.0,
+    )
+    known_cells_back(wf, vae, sampled.out("LATENT"), keys, layout, "DrawAVideo/i2v")
+    wf.note(
+        "## Image to video: your picture moves\n"
+        "**Load Image** (upload a photo or a FLUX still) -> **Fit Image to Cell** -> **Keyframe Grid** (custom) puts "
+        "it into a cell of a 4x4 grid and masks the 15 others; VAEEncode + SetLatentNoiseMask make the sampler draw "
+        "only those, at full denoise, seeing the picture: FLUX draws the rest of the clip as one image that "
+        "continues it. Describe the motion in **Grid Prompt**'s subject.\n\n" + I2V_WHERE + "\n\n"
+        "Models: as in draw_a_video_t2v. For FLUX's own inpainting model see *i2v_fill*.",
+        title="Read me",
+    )
+    return wf
+
+
+def i2v_fill(specs) -> WorkflowBuilder:
+    wf = WorkflowBuilder(specs)
+    model, clip, vae = flux_models(wf, lora=None, unet_name="flux1-fill-dev.safetensors")
+    layout = method_layout(wf)
+    keys = picture_in_grid(wf, vae, layout)
+    positive, negative = grid_prompt_conditioning(wf, clip, layout, default_subject(), guidance=30.0)
+    inpaint = wf.add("InpaintModelConditioning", positive=positive, negative=negative, vae=vae,
+                     pixels=keys.out("image"), mask=keys.out("mask"), noise_mask=True)
+    sampled = wf.add(
+        "KSampler", title="Draw the other 15 frames", model=model, seed=SEED, steps=20, cfg=1.0, sampler_name="euler",
+        scheduler="simple", positive=inpaint.out(0), negative=inpaint.out(1), latent_image=inpaint.out("latent"), denoise=1.0,
+    )
+    known_cells_back(wf, vae, sampled.out("LATENT"), keys, layout, "DrawAVideo/i2v_fill")
+    wf.note(
+        "## Image to video with FLUX.1 Fill\n"
+        "The same graph as *i2v*, drawn by **FLUX.1 Fill** (`flux1-fill-dev`), the FLUX model made for masked "
+        "drawing: **InpaintModelConditioning** hands it the grid with your picture and the mask of the cells to "
+        "draw, so it fills them knowing what surrounds them. FLUX.1 Fill is run at guidance 30 (its makers' "
+        "setting).\n\n" + I2V_WHERE + "\n\n"
+        "**Models**: models/diffusion_models/flux1-fill-dev.safetensors ([FLUX.1-Fill-dev](https://huggingface.co/"
+        "black-forest-labs/FLUX.1-Fill-dev), gated: accept the licence first; ComfyUI offers the download), the text "
+        "encoders and VAE of draw_a_video_t2v. The driving LoRA was trained on FLUX.1-dev; add a LoraLoaderModelOnly "
+        "after the UNETLoader to try it here.",
+        title="Read me",
+    )
+    return wf
+
+
 WORKFLOWS = {
     "draw_a_video_t2v": t2v,
     "long_video": long_video,
@@ -350,6 +440,8 @@ WORKFLOWS = {
     "hires": hires,
     "train_driving_lora": train_driving_lora,
     "draw_a_video_diffusers": diffusers_t2v,
+    "i2v": i2v,
+    "i2v_fill": i2v_fill,
 }
 
 

@@ -42,6 +42,18 @@ EXAMPLES = {
         "zh": "网格噪声（layout 来自网格布局，shared 0.3）→ SamplerCustomAdvanced 的 `noise`；同时接 BasicGuider、"
               "KSamplerSelect、BasicScheduler，以及用同一布局尺寸创建的 EmptySD3LatentImage。",
     },
+    "DrawAVideo_FitImageToCell": {
+        "en": "Load Image → Fit Image to Cell (layout from Grid Layout, fit `cover`) → Keyframe Grid (mode `custom`, "
+              "cells `0`; `-1` = the last frame, `0,-1` with two pictures = first and last) → VAEEncode + "
+              "SetLatentNoiseMask → KSampler (denoise 1) → VAEDecode → ImageCompositeMasked (source = Keyframe Grid "
+              "image, mask = InvertMask of its mask: the picture's own pixels back) → Split Image Grid → Save Video. "
+              "Example workflows: `workflows/i2v.json`, `workflows/i2v_fill.json` (FLUX.1 Fill).",
+        "zh": "加载图像 → 适配图片到单元格（layout 来自网格布局，fit 选 `cover`）→ 关键帧网格（模式 `custom`，cells `0`；"
+              "`-1` 表示最后一帧，两张图片配合 `0,-1` 表示第一帧和最后一帧）→ VAEEncode + SetLatentNoiseMask → "
+              "KSampler（denoise 1）→ VAEDecode → ImageCompositeMasked（source 为关键帧网格的 image，mask 为其 mask 经 "
+              "InvertMask 反转：贴回图片的原始像素）→ 拆分网格图像为帧 → 保存视频。示例工作流：`workflows/i2v.json`、"
+              "`workflows/i2v_fill.json`（FLUX.1 Fill）。",
+    },
     "DrawAVideo_KeyframeGrid": {
         "en": "Load Video Frames → Keyframe Grid (mode `continue`, overlap 4) → `image`/`mask` into "
               "InpaintModelConditioning → KSampler → VAEDecode → Split Image Grid → Join Clips (clip_a = the "

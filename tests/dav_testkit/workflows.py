@@ -20,9 +20,9 @@ from . import ROOT
 CORE_OBJECT_INFO = ROOT / "tests" / "data" / "comfyui_object_info.json"
 WIDGET_TYPES = {"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"}
 UI_ONLY_NODES = {"Note", "MarkdownNote"}  # front-end notes: never part of an API prompt
-# Nodes the editor draws taller than one row per widget: the pack's grid drawing and video preview,
-# and core previews (a text box plus the frontend's own previewMode widget, an image).
-NODE_SIZES = {"DrawAVideo_GridLayout": (380, 560), "DrawAVideo_SaveVideo": (380, 560),
+# Nodes the editor draws taller than one row per widget: the pack's grid drawing (+ its live player,
+# 240 px) and video preview, and core previews (a text box plus the frontend's own previewMode widget, an image).
+NODE_SIZES = {"DrawAVideo_GridLayout": (380, 800), "DrawAVideo_SaveVideo": (380, 560),
               "PreviewAny": (400, 220), "PreviewImage": (400, 320)}
 NODE_WIDTH, COLUMN_GAP, ROW_GAP, COLUMNS_PER_BAND = 400, 60, 50, 6
 # The editor's Comfy.UploadImage extension adds ONE "upload" button for the first required combo with one

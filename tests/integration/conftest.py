@@ -19,6 +19,8 @@ Environment:
                              With LRU a node result (e.g. a T5 prompt encode) survives the
                              prompts in between that don't use it, so tests that repeat a text
                              encode it once per session.
+    COMFYUI_EXTRA_ARGS       more ComfyUI arguments, split like a shell line, e.g.
+                             "--preview-method latent2rgb" (the live player's browser check).
 
 The server runs with --cpu on 127.0.0.1 and a free port, loads this repo as
 custom_nodes/ComfyUI-Draw-a-Video (a symlink in a temp folder), finds the tiny
@@ -39,6 +41,7 @@ import importlib.util
 import json
 import os
 import re
+import shlex
 import shutil
 import socket
 import subprocess
@@ -361,6 +364,7 @@ def running_comfy_server(tmp_path_factory, front_end_root: str | None = None):
         if not (static / "index.html").is_file():
             pytest.fail(f"--front-end-root {static} holds no index.html (give the package's `static` folder)")
         cmd += ["--front-end-root", str(static)]
+    cmd += shlex.split(os.environ.get("COMFYUI_EXTRA_ARGS", ""))
     env = {k: v for k, v in os.environ.items() if k not in _PACK_FOLDER_ENV}
     env["PYTHONUNBUFFERED"] = "1"
     env.setdefault("HF_HUB_OFFLINE", "1")

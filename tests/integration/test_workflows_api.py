@@ -4,7 +4,7 @@ For each workflow file the test
 1. swaps model names for the tiny files and shrinks the work, by generic rules keyed on node class
    and input name (no per-file edits; see `tiny_prompt`):
    - UNETLoader, DualCLIPLoader, VAELoader, LoraLoaderModelOnly (and the pack's diffusers loader
-     and LoRA) get the tiny models; every VAELoader gets the fast taef1-layout VAE except in the
+     and LoRA) get the tiny models (a UNETLoader naming a FLUX.1 Fill file gets the tiny Fill DiT); every VAELoader gets the fast taef1-layout VAE except in the
      text-to-video run, which decodes with the full-size FLUX ae layout (see FULL_VAE_WORKFLOWS);
    - every "steps" input is capped at STEPS;
    - Grid Layout cells shrink to SMALL_CELL (rows, columns, gutter and order stay, so the
@@ -104,6 +104,9 @@ EXPECTATIONS: dict[str, list] = {
     "v2v": [Expect("DrawAVideo_SaveVideo", 16, 64, 32)],
     # The diffusers pipeline draws one grid, previewed and cut into 16 frames.
     "draw_a_video_diffusers": [Expect("DrawAVideo_SaveVideo", 16, 64, 32), Expect("PreviewImage", 1, 256, 128)],
+    # A picture in cell 0 of a 4x4 grid, the other 15 cells drawn (FLUX.1-dev; FLUX.1 Fill): 16 frames.
+    "i2v": [Expect("DrawAVideo_SaveVideo", 16, 64, 32), Expect("PreviewImage", 1, 256, 128)],
+    "i2v_fill": [Expect("DrawAVideo_SaveVideo", 16, 64, 32), Expect("PreviewImage", 1, 256, 128)],
     # At stride 3 (TRAIN_STRIDE) a 4x4 grid spans 46 frames: the test clip gives 3 grids, the real footage
     # (tests/data/footage/bbb_edit.mp4) 1 (frames 48-93; 0-45 hold a fade-in, 96-141 a cut at 132), all
     # in input/draw_a_video_grids; one shard of their latents in output/draw_a_video_latents (one caption,
@@ -154,6 +157,8 @@ def tiny_prompt(name: str, prompt: dict, models: dict, shrink: bool | None = Non
             role = MODEL_ROLES.get((cls, key))
             if role == "vae_fast" and not shrink and name in FULL_VAE_WORKFLOWS:
                 role = "vae"
+            if role == "dit" and "fill" in str(value).lower():  # FLUX.1 Fill (flux1-fill-dev): the tiny Fill DiT
+                role = "dit_fill"
             if role:
                 inputs[key] = models[role]
             elif (cls, key) in FIXED_VALUES:

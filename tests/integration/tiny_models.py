@@ -6,6 +6,7 @@ is a constant), so the same tensors come out on every machine (checked: torch
 ComfyUI-style sub-folders of one cache folder:
 
     diffusion_models/tiny_flux_dit.safetensors   (UNETLoader)
+    diffusion_models/tiny_flux_fill_dit.safetensors  (UNETLoader: a FLUX.1 Fill)
     text_encoders/tiny_clip_l.safetensors         (DualCLIPLoader, type "flux")
     text_encoders/tiny_t5xxl.safetensors
     vae/tiny_flux_vae.safetensors                 (VAELoader)
@@ -22,6 +23,12 @@ Why each size is what it is -- ComfyUI 0.8.0 decides most shapes itself:
   context width is T5-XXL's 4096, the pooled vector CLIP-L's 768, and
   `guidance_in` is present so it is detected as FLUX.1-dev (FluxGuidance
   matters). ComfyUI upcasts the fp8 weights to its CPU compute dtype on load.
+* Fill DiT (role "dit_fill"). ComfyUI tells FLUX.1 Fill from FLUX.1-dev by
+  the width of `img_in` alone: model_detection reads in_channels =
+  img_in.weight.shape[1] / (2 * 2), and supported_models.FluxInpaint matches
+  in_channels 96 (16 noisy latent + 16 masked-picture latent + 64 mask values
+  per 2x2 patch, what InpaintModelConditioning supplies). So it is the DiT
+  above with `img_in` taking 384 features instead of 64.
 * CLIP-L. Its shape comes from ComfyUI's own config file (12 layers, 768
   wide); DualCLIPLoader routes the file by the key
   `text_model.encoder.layers.1.mlp.fc1.weight`. The whole model is stored
@@ -92,6 +99,7 @@ MODEL_FILES = {
     "vae": ("vae", "tiny_flux_vae.safetensors"),
     "lora": ("loras", "tiny_flux_lora.safetensors"),
     "vae_fast": ("vae", "tiny_taef1_vae.safetensors"),
+    "dit_fill": ("diffusion_models", "tiny_flux_fill_dit.safetensors"),
 }
 
 # FLUX.1 dimensions that ComfyUI fixes (see module docstring).
@@ -99,6 +107,7 @@ HIDDEN = 3072          # 24 heads x 128
 MLP_HIDDEN = 4 * HIDDEN
 LATENT_CHANNELS = 16
 PATCH = 2              # 2x2 latent patches -> 16 * 4 = 64 input features
+FILL_CHANNELS = 96     # FLUX.1 Fill: latent 16 + masked picture 16 + mask 64 (8x8 pixels per latent pixel)
 T5_DIM = 4096
 T5_BLOCKS = 24
 T5_HEADS = 64
@@ -144,10 +153,10 @@ class _Builder:
 
 
 # --------------------------------------------------------------------------- DiT
-def build_dit() -> dict[str, torch.Tensor]:
+def build_dit(in_channels: int = LATENT_CHANNELS, seed: int = 1001) -> dict[str, torch.Tensor]:
     """FLUX.1-dev transformer, ComfyUI layout: 1 double block, 0 single blocks."""
-    b = _Builder(seed=1001, weight_dtype=torch.float8_e4m3fn, small_dtype=torch.bfloat16)
-    b.linear("img_in", HIDDEN, LATENT_CHANNELS * PATCH * PATCH)
+    b = _Builder(seed=seed, weight_dtype=torch.float8_e4m3fn, small_dtype=torch.bfloat16)
+    b.linear("img_in", HIDDEN, in_channels * PATCH * PATCH)
     for embedder, in_dim in (("time_in", TIME_DIM), ("vector_in", CLIP_DIM), ("guidance_in", TIME_DIM)):
         b.linear(f"{embedder}.in_layer", HIDDEN, in_dim)
         b.linear(f"{embedder}.out_layer", HIDDEN, HIDDEN, gain=0.5)
@@ -322,7 +331,12 @@ def build_lora() -> dict[str, torch.Tensor]:
     return b.tensors
 
 
-BUILDERS = {"dit": build_dit, "clip_l": build_clip_l, "t5xxl": build_t5xxl, "vae": build_vae, "lora": build_lora,
+def build_fill_dit() -> dict[str, torch.Tensor]:
+    """FLUX.1 Fill transformer: the tiny DiT with a 96-channel (384-feature) img_in."""
+    return build_dit(in_channels=FILL_CHANNELS, seed=1008)
+
+
+BUILDERS = {"dit": build_dit, "dit_fill": build_fill_dit, "clip_l": build_clip_l, "t5xxl": build_t5xxl, "vae": build_vae, "lora": build_lora,
             "vae_fast": build_taef1_vae}
 
 
@@ -354,7 +368,7 @@ def _write_atomically(tensors: dict[str, torch.Tensor], path: Path, role: str) -
 def ensure_tiny_models(models_dir: Path) -> dict[str, str]:
     """Write any missing tiny model file under `models_dir`; return file names by role.
 
-    Roles: "dit", "clip_l", "t5xxl", "vae", "lora", "vae_fast". Each name is what the
+    Roles: "dit", "dit_fill", "clip_l", "t5xxl", "vae", "lora", "vae_fast". Each name is what the
     matching ComfyUI loader lists (the file name inside its model folder).
     Files already present with the current recipe version are left alone;
     new ones are written under a temp name and renamed into place, so
