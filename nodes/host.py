@@ -139,6 +139,16 @@ class Progress:
 
 # -- models -------------------------------------------------------------------
 
+def vae_encode(vae, image):
+    """A ComfyUI VAE's latent of IMAGE [B,H,W,C] (alpha dropped), as MakeTrainingDataset encodes it."""
+    return vae.encode(image[:, :, :, :3])
+
+
+def encode_text(clip, text: str) -> list:
+    """A ComfyUI CLIP's conditioning of one caption, as MakeTrainingDataset and CLIPTextEncode make it."""
+    return clip.encode_from_tokens_scheduled(clip.tokenize(text))
+
+
 def free_comfy_models() -> None:
     """Unload ComfyUI's own models, so a second model doesn't fight them for VRAM."""
     if IN_COMFYUI:

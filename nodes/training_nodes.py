@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from . import host
+from .engine.train_check import check_training
 
 CATEGORY = "Draw-a-Video/training"
 
@@ -32,5 +33,39 @@ class TrainableFluxNode:
         return (model,)
 
 
-NODE_CLASS_MAPPINGS = {"DrawAVideo_TrainableFlux": TrainableFluxNode}
-NODE_DISPLAY_NAME_MAPPINGS = {"DrawAVideo_TrainableFlux": "Make FLUX Trainable (Draw-a-Video)"}
+class CheckTrainedLoraNode:
+    DESCRIPTION = (
+        "Put between Train LoRA and Save LoRA. Passes the LoRA on only if every training loss and every LoRA "
+        "tensor is finite; otherwise stops the workflow with an error that names the first step whose loss was "
+        "NaN or infinite (or the first bad tensor), so a broken LoRA is never saved."
+    )
+    CATEGORY = CATEGORY
+    FUNCTION = "check"
+    RETURN_TYPES = ("LORA_MODEL", "STRING")
+    RETURN_NAMES = ("lora", "report")
+    OUTPUT_TOOLTIPS = ("The same LoRA, checked finite: connect to Save LoRA.", "Tensors and steps checked, the last loss.")
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "lora": ("LORA_MODEL", {"tooltip": "Train LoRA's lora output."}),
+                "loss_map": ("LOSS_MAP", {"tooltip": "Train LoRA's loss_map output: the loss of every step."}),
+            },
+            "optional": {
+                "steps": ("INT", {"forceInput": True, "tooltip": "Train LoRA's steps output (for the message)."}),
+            },
+        }
+
+    def check(self, lora, loss_map, steps=None):
+        losses = loss_map.get("loss", []) if isinstance(loss_map, dict) else []
+        report = check_training(lora, losses, steps)
+        logging.info("[Draw-a-Video] %s", report)
+        return (lora, report)
+
+
+NODE_CLASS_MAPPINGS = {"DrawAVideo_TrainableFlux": TrainableFluxNode, "DrawAVideo_CheckTrainedLora": CheckTrainedLoraNode}
+NODE_DISPLAY_NAME_MAPPINGS = {
+    "DrawAVideo_TrainableFlux": "Make FLUX Trainable (Draw-a-Video)",
+    "DrawAVideo_CheckTrainedLora": "Check Trained LoRA (Draw-a-Video)",
+}

@@ -112,6 +112,11 @@ def manifest(folder: Path) -> list[dict]:
     return [json.loads(line) for line in (folder / MANIFEST_NAME).read_text(encoding="utf-8").splitlines()]
 
 
+def grid_lines(folder: Path) -> list[dict]:
+    """The manifest's lines for grids written (skipped grids and video problems have lines of their own)."""
+    return [line for line in manifest(folder) if "image" in line]
+
+
 def folder_state(folder: Path) -> dict:
     return {p.name: (p.stat().st_mtime_ns, p.stat().st_size) for p in folder.iterdir()}
 
@@ -127,7 +132,7 @@ EXPECTED = {  # grid name -> (source, first frame, subject)
 
 
 def build(clips: Path, dataset: Path, **options):
-    options = {"stride": 10, "scene_cut_threshold": 0.2, **options}
+    options = {"stride": 10, "cut_threshold": 6.0, **options}
     return build_grid_dataset(str(clips), str(dataset), options.pop("layout", SMALL), **options)
 
 
@@ -139,7 +144,9 @@ def test_grids_hold_every_10th_frame_with_captions_and_manifest(clips, tmp_path)
     summary = build(clips, dataset, on_progress=lambda *args: progress.append(args))
 
     assert [g.name for g in summary.grids] == sorted(EXPECTED)
-    assert (summary.written, summary.kept, summary.scene_cuts) == (6, 0, 1)
+    assert (summary.written, summary.kept) == (6, 0)
+    assert [(s.name, s.first_frame, s.last_frame, s.reason) for s in summary.skipped] == [
+        ("cut_g0001", 40, 70, f"cut at frame {CUT_AT}")]
     assert summary.too_short == ["short.mkv"]
     assert [name for name, _ in summary.unreadable] == ["broken.mp4"]
     assert "broken.mp4" in summary.unreadable[0][1]
@@ -152,7 +159,7 @@ def test_grids_hold_every_10th_frame_with_captions_and_manifest(clips, tmp_path)
     assert summary.captions == [caption(EXPECTED[g.name][2]) for g in summary.grids]
     assert summary.images == [str(dataset / f"{name}.png") for name in sorted(EXPECTED)]
 
-    lines = manifest(dataset)
+    lines = grid_lines(dataset)
     assert [line["grid"] for line in lines] == sorted(EXPECTED)
     for line in lines:
         source, first, subject = EXPECTED[line["grid"]]
@@ -162,19 +169,34 @@ def test_grids_hold_every_10th_frame_with_captions_and_manifest(clips, tmp_path)
             "layout": SMALL.to_dict(), "caption": caption(subject),
         }
     assert sorted(p.name for p in dataset.iterdir()) == sorted([f"{n}.{e}" for n in EXPECTED for e in ("png", "txt")] + [MANIFEST_NAME])
-    text = summary.describe()
-    assert "6 grids" in text and "1 grid that span" in text and "short.mkv" in text and "broken.mp4" in text
+    notes = [line for line in manifest(dataset) if "image" not in line]
+    assert notes == [
+        {"video": "broken.mp4", "unreadable": summary.unreadable[0][1]},
+        {"grid": "cut_g0001", "skipped": f"cut at frame {CUT_AT}", "source": "cut.mkv", "first_frame": 40,
+         "last_frame": 70, "stride": 10, "hop": 4, "layout": SMALL.to_dict()},
+        {"video": "short.mkv", "too_short": "too short: 25 frames, a grid needs 31 frames"},
+    ]
+    text = summary.describe().splitlines()
+    assert text[1:] == [
+        "Skipped 1 grid that would span a shot change (listed below).",
+        f"broken.mp4: could not be read: {summary.unreadable[0][1]}",
+        "cut.mkv: 2 grids kept, 1 skipped:",
+        f"  frames 40-70: cut at frame {CUT_AT}",
+        "road.mkv: 2 grids kept.",
+        "short.mkv: too short: 25 frames, a grid needs 31 frames.",
+        "strip.mp4: 2 grids kept.",
+    ]
 
 
 def test_layout_order_hop_and_cap_pick_the_frames(clips, tmp_path):
     layout = replace(SMALL, order="column-major", frame_stride=3)  # the run's stride wins over the layout's
-    summary = build(clips, tmp_path / "grids", layout=layout, hop=2, max_grids_per_video=3, scene_cut_threshold=0)
+    summary = build(clips, tmp_path / "grids", layout=layout, hop=2, max_grids_per_video=3, cut_threshold=0)
     road = [g for g in summary.grids if g.source == "road.mkv"]
     assert [g.first_frame for g in road] == [0, 20, 40]  # overlapping grids, capped at 3
     for grid in road:
         assert grid_stamps(Path(grid.image), layout) == [grid.first_frame + 10 * j for j in range(4)]
     assert [g.first_frame for g in summary.grids if g.source == "cut.mkv"] == [0, 20, 40]  # cut detection off
-    assert manifest(tmp_path / "grids")[0]["layout"] == replace(layout, frame_stride=10).to_dict()
+    assert grid_lines(tmp_path / "grids")[0]["layout"] == replace(layout, frame_stride=10).to_dict()
 
 
 def test_default_layout_makes_the_methods_1280x768_grids(tmp_path):
@@ -236,7 +258,7 @@ def test_cancel_keeps_finished_grids_whole_and_resume_completes(clips, tmp_path)
     grids = sorted(n[:-4] for n in names if n.endswith(".png"))
     assert 0 < len(grids) < len(EXPECTED)
     assert sorted(n[:-4] for n in names if n.endswith(".txt")) == grids
-    assert [line["grid"] for line in manifest(dataset)] == grids
+    assert [line["grid"] for line in grid_lines(dataset)] == grids
     for name in grids:
         assert grid_stamps(dataset / f"{name}.png", SMALL)[0] == EXPECTED[name][1]
     kept = {n: s for n, s in folder_state(dataset).items() if n != MANIFEST_NAME}
@@ -244,7 +266,7 @@ def test_cancel_keeps_finished_grids_whole_and_resume_completes(clips, tmp_path)
     summary = build(clips, dataset)
     assert (summary.written, summary.kept) == (len(EXPECTED) - len(grids), len(grids))
     assert {n: s for n, s in folder_state(dataset).items() if n in kept} == kept
-    assert [line["grid"] for line in manifest(dataset)] == grids + sorted(set(EXPECTED) - set(grids))
+    assert [line["grid"] for line in grid_lines(dataset)] == grids + sorted(set(EXPECTED) - set(grids))
 
 
 def test_same_stems_get_distinct_names():
@@ -256,8 +278,8 @@ def test_same_stems_get_distinct_names():
 def test_bad_options_and_empty_folder_are_refused(clips, tmp_path):
     with pytest.raises(DrawAVideoError, match="stride"):
         build(clips, tmp_path / "a", stride=0)
-    with pytest.raises(DrawAVideoError, match="scene_cut_threshold"):
-        build(clips, tmp_path / "a", scene_cut_threshold=2.0)
+    with pytest.raises(DrawAVideoError, match="cut_threshold"):
+        build(clips, tmp_path / "a", cut_threshold=200.0)
     (tmp_path / "empty").mkdir()
     with pytest.raises(DrawAVideoError, match="holds no videos"):
         build(tmp_path / "empty", tmp_path / "a")
@@ -268,7 +290,7 @@ def test_bad_options_and_empty_folder_are_refused(clips, tmp_path):
 
 NODE_DEFAULTS = dict(
     layout=SMALL, stride=10, hop=0, subject=DEFAULT_SUBJECT, dataset_name="draw_a_video_grids",
-    max_grids_per_video=0, scene_cut_threshold=0.2, output_images=True,
+    max_grids_per_video=0, cut_threshold=6.0, output_images=True,
 )
 
 
@@ -294,8 +316,8 @@ def test_node_builds_the_dataset_for_make_training_dataset(clips, pack_folders):
     assert options == [".", "clips", "trips/day1"]
 
     out = run_node()
-    images, captions, summary = out["result"]
-    assert len(images) == len(captions) == 6
+    images, captions, summary, name = out["result"]
+    assert len(images) == len(captions) == 6 and name == "draw_a_video_grids"
     for image, text, name in zip(images, captions, sorted(EXPECTED)):
         assert image.shape == (1, 32, 64, 3) and image.dtype == torch.float32  # MakeTrainingDataset encodes each
         assert float(image.min()) >= 0 and float(image.max()) <= 1
@@ -310,8 +332,8 @@ def test_node_builds_the_dataset_for_make_training_dataset(clips, pack_folders):
 
 
 def test_node_without_image_outputs_still_writes_the_folder(clips, pack_folders):
-    images, captions, summary = run_node(output_images=False, dataset_name="sets/driving")["result"]
-    assert images == [] and captions == []
+    images, captions, summary, name = run_node(output_images=False, dataset_name="sets/driving")["result"]
+    assert images == [] and captions == [] and name == "sets/driving"
     assert len(list((pack_folders["input"] / "sets" / "driving").glob("*.png"))) == 6
 
 

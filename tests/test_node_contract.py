@@ -14,7 +14,7 @@ from draw_a_video.nodes.engine.layout import GridLayout
 KNOWN_TYPES = {
     # ComfyUI's own
     "IMAGE", "LATENT", "MASK", "STRING", "INT", "FLOAT", "BOOLEAN", "NOISE", "CONDITIONING", "VAE", "CLIP", "MODEL",
-    "COMBO", "*",
+    "COMBO", "*", "LORA_MODEL", "LOSS_MAP",
     # the pack's
     "GRID_LAYOUT", "DAV_FLUX_PIPELINE",
 }
@@ -55,6 +55,19 @@ def clip_in_input(ctx, folder: str = "", frames: int = 12):
         for i in range(frames):
             writer.append_data(np.full((48, 64, 3), i * 12 % 256, np.uint8))
     return f"{folder}/clip.mp4" if folder else "clip.mp4"
+
+
+class FakeVAE:
+    def encode(self, image):  # ComfyUI's VAE.encode: IMAGE [B,H,W,3] -> [B,16,H/8,W/8]
+        return torch.zeros(image.shape[0], 16, image.shape[1] // 8, image.shape[2] // 8)
+
+
+class FakeCLIP:
+    def tokenize(self, text):
+        return {"t5xxl": [[(1, 1.0)]]}
+
+    def encode_from_tokens_scheduled(self, tokens):
+        return [[torch.zeros(1, 4, 8), {"pooled_output": torch.zeros(1, 8)}]]
 
 
 def moving_grids(count: int = 2):
@@ -130,8 +143,20 @@ RUNS = {
     "DrawAVideo_VideosToGridDataset": (
         lambda ctx: (clip_in_input(ctx, "clips", frames=20), dict(
             video_folder="clips", layout=SMALL, stride=5, hop=0, subject="a test", dataset_name="grids",
-            max_grids_per_video=0, scene_cut_threshold=0.0, output_images=True))[1],
-        lambda out: len(out[0]) == 1 and out[0][0].shape == (1, 32, 64, 3) and out[1][0].startswith("Generate a 4-frame"),
+            max_grids_per_video=0, cut_threshold=0.0, output_images=True))[1],
+        lambda out: len(out[0]) == 1 and out[0][0].shape == (1, 32, 64, 3) and out[1][0].startswith("Generate a 4-frame")
+        and out[3] == "grids",
+    ),
+    "DrawAVideo_EncodeGridDataset": (
+        lambda ctx: (clip_in_input(ctx, "clips", frames=20), NODE_CLASS_MAPPINGS["DrawAVideo_VideosToGridDataset"]().build(
+            video_folder="clips", layout=SMALL, stride=5, hop=0, subject="a test", dataset_name="grids",
+            max_grids_per_video=0, cut_threshold=0.0, output_images=False), dict(
+            dataset_name="grids", vae=FakeVAE(), clip=FakeCLIP(), folder_name="latents", shard_size=10))[2],
+        lambda out: out[0] == "latents" and out[1].startswith("1 grids in 1 shards"),
+    ),
+    "DrawAVideo_CheckTrainedLora": (
+        dict(lora={"a.lora_up.weight": torch.zeros(4, 2), "a.lora_down.weight": torch.ones(2, 4)}, loss_map={"loss": [0.5, 0.25]}, steps=2),
+        lambda out: set(out[0]) == {"a.lora_up.weight", "a.lora_down.weight"} and "last loss 0.2500" in out[1],
     ),
     "DrawAVideo_RegisterGrid": (
         dict(image=moving_grids(1), layout=SMALL, search_px=4),

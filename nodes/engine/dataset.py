@@ -19,24 +19,28 @@ temporary name and renamed, so a cancel or crash leaves no half-written grid.
 
 from __future__ import annotations
 
-import json
 import os
+import shutil
+import tempfile
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from io import BytesIO
 
 import numpy as np
 import torch
 from PIL import Image
 
+from .dataset_manifest import Manifest
+from .dataset_report import DatasetSummary, GridRecord, SkippedGrid, VideoReport
 from .errors import DrawAVideoError
 from .files import list_files, publish_new, staged_file
 from .grid import merge_image
 from .layout import GridLayout
 from .prompt import DEFAULT_SUBJECT, DEFAULT_TEMPLATE, word_prompt
-from .scene_cut import DEFAULT_CUT_THRESHOLD, first_cut, thumbnail
+from .shots import DEFAULT_CUT_THRESHOLD, ShotLog, analysis_filter
 from .video.reader import iter_frames
 
 VIDEO_EXTENSIONS = (
@@ -95,67 +99,6 @@ def read_subject(video_path: str, default: str) -> str:
     return default
 
 
-# -- results ------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class GridRecord:
-    name: str  # file stem in the dataset folder
-    image: str  # full path of the png
-    caption: str
-    source: str  # video path relative to the video folder
-    first_frame: int
-    written: bool  # False: kept from an earlier run
-
-
-@dataclass
-class DatasetSummary:
-    folder: str
-    layout: GridLayout
-    stride: int
-    videos: int = 0
-    grids: list[GridRecord] = field(default_factory=list)
-    scene_cuts: int = 0
-    too_short: list[str] = field(default_factory=list)
-    unreadable: list[tuple[str, str]] = field(default_factory=list)  # (video, reason)
-
-    @property
-    def written(self) -> int:
-        return sum(g.written for g in self.grids)
-
-    @property
-    def kept(self) -> int:
-        return len(self.grids) - self.written
-
-    @property
-    def images(self) -> list[str]:
-        return [g.image for g in self.grids]
-
-    @property
-    def captions(self) -> list[str]:
-        return [g.caption for g in self.grids]
-
-    def describe(self) -> str:
-        layout = self.layout
-        lines = [
-            f"{_count(len(self.grids), 'grid')} in {self.folder} ({self.written} written, {self.kept} kept from "
-            f"before) from {_count(self.videos, 'video')}: {layout.rows}x{layout.cols} grids of "
-            f"{layout.cell_width}x{layout.cell_height} cells ({layout.width}x{layout.height}), frames {self.stride} apart."
-        ]
-        if self.scene_cuts:
-            lines.append(f"Skipped {_count(self.scene_cuts, 'grid')} that span a scene cut.")
-        if self.too_short:
-            need = (layout.frames - 1) * self.stride + 1
-            lines.append(f"{_count(len(self.too_short), 'clip')} too short for one grid ({need} frames): " + ", ".join(self.too_short))
-        if self.unreadable:
-            lines.append(f"{_count(len(self.unreadable), 'video')} could not be read (skipped):")
-            lines += [f"  {name}: {reason}" for name, reason in self.unreadable]
-        return "\n".join(lines)
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
-
-
 # -- files --------------------------------------------------------------------
 
 def _write_new(path: str, data: bytes) -> None:
@@ -173,41 +116,15 @@ def _png_bytes(grid: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-class _Manifest:
-    """manifest.jsonl: one JSON object per grid, appended as grids are written; read back on resume."""
-
-    def __init__(self, path: str):
-        self.path, self.records = path, {}
-        self._ends_clean = True
-        if os.path.isfile(path):
-            with open(path, encoding="utf-8") as f:
-                text = f.read()
-            self._ends_clean = text == "" or text.endswith("\n")
-            for line in text.splitlines():
-                try:
-                    record = json.loads(line)
-                    self.records[record["grid"]] = record
-                except (ValueError, KeyError, TypeError):
-                    continue  # a line cut short by a crash: its grid gets a fresh line
-
-    def add(self, record: dict) -> None:
-        if record["grid"] in self.records:
-            return
-        with open(self.path, "a", encoding="utf-8") as f:
-            f.write(("" if self._ends_clean else "\n") + json.dumps(record, ensure_ascii=False) + "\n")
-        self._ends_clean = True
-        self.records[record["grid"]] = record
-
-
 # -- building -----------------------------------------------------------------
 
 class _Unreadable(Exception):
     pass
 
 
-def _frames(path: str, stride: int, size: tuple[int, int]) -> Iterator[tuple[int, np.ndarray]]:
+def _frames(path: str, stride: int, size: tuple[int, int], analysis: str | None, header: dict) -> Iterator[tuple[int, np.ndarray]]:
     """iter_frames fitted to `size` by ffmpeg, with any read failure turned into _Unreadable (frames already yielded stay used)."""
-    with closing(iter_frames(path, stride, size=size)) as frames:
+    with closing(iter_frames(path, stride, size=size, analysis=analysis, header=header)) as frames:
         try:
             yield from frames
         except (DrawAVideoError, OSError) as exc:
@@ -244,40 +161,115 @@ class _Builder:
         first = max(next_grid, -(-(k - n + 1) // self.hop))
         return any(not self._done(f"{base}_g{g:04d}") for g in range(first, k // self.hop + 1))
 
+    def _name(self, base: str, g: int) -> str:
+        return f"{base}_g{g:04d}"
+
+    def _span(self, g: int) -> tuple[int, int]:
+        first = g * self.hop * self.stride
+        return first, first + (self.layout.frames - 1) * self.stride
+
     def video(self, source: str, path: str, base: str, caption: str) -> None:
+        """Cut one video into grids. ffmpeg measures every frame for shot changes in the same decoding
+        pass; a finished grid waits (in `waiting`) until enough frames after it are measured to judge it."""
         n, cell = self.layout.frames, (self.layout.cell_width, self.layout.cell_height)
-        buffer: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}  # sampled index -> (cell, thumbnail)
-        next_grid, taken, sampled = 0, 0, 0
+        report = VideoReport(source)
+        self.summary.reports.append(report)
+        log = ShotLog(self.threshold) if self.threshold > 0 else None
+        temp = tempfile.mkdtemp(prefix="drawavideo-shots-") if log is not None else None
+        shots_file = os.path.join(temp, "shots.txt") if temp else None
+        buffer: dict[int, np.ndarray] = {}  # sampled index -> cell-sized frame
+        waiting: deque[tuple[int, np.ndarray | None]] = deque()  # (grid, its cells; None: done before)
+        next_grid, sampled, failure, header = 0, 0, "", {}
         try:
-            with closing(_frames(path, self.stride, cell)) as frames:
-                for k, (_, frame) in enumerate(frames):
-                    self.check_cancel()
-                    sampled = k + 1
-                    if self._needed(base, k, next_grid):  # frames come cell-sized from ffmpeg
-                        buffer[k] = (frame, thumbnail(frame) if self.threshold > 0 else None)
-                    if k < next_grid * self.hop + n - 1:
-                        continue
-                    taken += self._finish(source, base, next_grid, buffer, caption)  # grid next_grid is complete
-                    next_grid += 1
-                    for old in [key for key in buffer if key < next_grid * self.hop]:
-                        del buffer[old]
-                    if self.max_grids and taken >= self.max_grids:
-                        return
+            try:
+                analysis = analysis_filter(shots_file) if log is not None else None
+                with closing(_frames(path, self.stride, cell, analysis, header)) as frames:
+                    for k, (_, frame) in enumerate(frames):
+                        self.check_cancel()
+                        sampled = k + 1
+                        if self._needed(base, k, next_grid):  # frames come cell-sized from ffmpeg
+                            buffer[k] = frame
+                        if log is not None:
+                            log.read(shots_file)
+                        if k >= next_grid * self.hop + n - 1:  # grid next_grid is complete
+                            done = self._done(self._name(base, next_grid))
+                            start = next_grid * self.hop
+                            waiting.append((next_grid, None if done else np.stack([buffer[start + j] for j in range(n)])))
+                            next_grid += 1
+                            for old in [key for key in buffer if key < next_grid * self.hop]:
+                                del buffer[old]
+                        if self._judge(waiting, log, report, base, caption):
+                            return
+            except _Unreadable as exc:
+                if sampled == 0:
+                    report.unreadable = str(exc)
+                    self.manifest.note({"video": source, "unreadable": report.unreadable})
+                    return
+                failure = str(exc)
+            if log is not None:
+                log.read(shots_file, final=True)
+            if self._judge(waiting, log, report, base, caption):
+                return
         finally:
             self._drain()  # the last grid is written whole, even on cancel
-        if sampled < n:
-            self.summary.too_short.append(source)
+            if temp:
+                shutil.rmtree(temp, ignore_errors=True)
+        self._report_frames(report, header, log, sampled, next_grid, failure)
 
-    def _finish(self, source: str, base: str, g: int, buffer: dict, caption: str) -> bool:
-        """Write (or keep) grid g; False when it is skipped for a scene cut."""
-        name, n = f"{base}_g{g:04d}", self.layout.frames
-        first_frame = g * self.hop * self.stride
+    def _report_frames(self, report: VideoReport, header: dict, log: ShotLog | None, sampled: int, grids: int, failure: str) -> None:
+        """Too short, damaged, cut short: what the video's frames say, into the report and the manifest."""
+        n = self.layout.frames
+        if log is not None:
+            report.frames = len(log)
+            have = f"{len(log)} frames"
+        else:
+            have = f"{sampled} frames sampled every {self.stride}"
+        if failure:
+            where = f"frame {len(log)}" if log is not None else f"sampled frame {sampled}"
+            report.damaged = f"decoding failed at {where} ({failure}); the frames before it were used"
+        elif log is not None:
+            expected = round(float(header.get("fps") or 0) * float(header.get("duration") or 0))
+            if len(log) < 0.9 * expected and expected - len(log) > 5:
+                report.damaged = (f"decoding stopped at frame {len(log)} of about {expected} (the file is damaged or "
+                                  "cut short); the frames before it were used")
+        if grids == 0:
+            need = f"{(n - 1) * self.stride + 1} frames" if log is not None else f"{n}"
+            report.too_short = f"too short: {have}, a grid needs {need}"
+            self.manifest.note({"video": report.source, "too_short": report.too_short})
+        if report.damaged:
+            self.manifest.note({"video": report.source, "damaged": report.damaged})
+
+    def _judge(self, waiting: deque, log: ShotLog | None, report: VideoReport, base: str, caption: str) -> bool:
+        """Write or skip the waiting grids that can be judged now, in order; True once max_grids are taken."""
+        while waiting:
+            g, cells = waiting[0]
+            first, last = self._span(g)
+            if cells is not None and log is not None and not log.ready(last):
+                return False
+            waiting.popleft()
+            events = log.events_in(first, last) if cells is not None and log is not None else []
+            if events:
+                reason = "; ".join(e.reason for e in events)
+                name = self._name(base, g)
+                report.skipped.append(SkippedGrid(name, report.source, first, last, reason))
+                self.manifest.note({"grid": name, "skipped": reason, "source": report.source,
+                                    "first_frame": first, "last_frame": last, **self.settings})
+                continue
+            self._finish(report.source, base, g, cells, caption)
+            report.kept += 1
+            if self.max_grids and report.kept >= self.max_grids:
+                return True
+        return False
+
+    def _finish(self, source: str, base: str, g: int, cells: np.ndarray | None, caption: str) -> None:
+        """Write grid g from its cells, or keep it as an earlier run wrote it (cells None)."""
+        name = self._name(base, g)
+        first_frame, last_frame = self._span(g)
         png, txt = os.path.join(self.folder, f"{name}.png"), os.path.join(self.folder, f"{name}.txt")
         record = {"grid": name, "image": f"{name}.png", "text": f"{name}.txt", "source": source,
-                  "first_frame": first_frame, "last_frame": first_frame + (n - 1) * self.stride,
-                  **self.settings, "caption": caption}
+                  "first_frame": first_frame, "last_frame": last_frame, **self.settings, "caption": caption}
         self._drain()
-        if self._done(name):
+        if cells is None:
             old = self.manifest.records.get(name)
             if old is not None and (old.get("source"), old.get("first_frame")) != (source, first_frame):
                 raise DrawAVideoError(
@@ -288,15 +280,9 @@ class _Builder:
                 kept_caption = f.read().strip()
             self.manifest.add({**record, "caption": kept_caption})  # repairs a line lost to a crash
             self.summary.grids.append(GridRecord(name, png, kept_caption, source, first_frame, written=False))
-            return True
-        picked = [buffer[g * self.hop + j] for j in range(n)]
-        if first_cut([thumb for _, thumb in picked], self.threshold) is not None:
-            self.summary.scene_cuts += 1
-            return False
-        cells = np.stack([cell for cell, _ in picked])
+            return
         future = self.writer.submit(self._write, cells, png, txt, caption)
         self._pending = (future, record, GridRecord(name, png, caption, source, first_frame, written=True))
-        return True
 
     def _write(self, cells: np.ndarray, png: str, txt: str, caption: str) -> None:
         """Tile and publish one grid (on the writer thread): png first, caption second, so a grid
@@ -327,7 +313,7 @@ def build_grid_dataset(
     subject: str = DEFAULT_SUBJECT,
     template: str = DEFAULT_TEMPLATE,
     max_grids_per_video: int = 0,
-    scene_cut_threshold: float = DEFAULT_CUT_THRESHOLD,
+    cut_threshold: float = DEFAULT_CUT_THRESHOLD,
     recursive: bool = False,
     on_progress: Callable[[int, int, int], None] | None = None,
     check_cancel: Callable[[], None] | None = None,
@@ -336,18 +322,19 @@ def build_grid_dataset(
 
     Every `stride`th frame is sampled; a grid takes `layout.frames` sampled frames and the next grid starts
     `hop` sampled frames later (0: right after, no overlap). `subject` words the caption unless a sidecar
-    `<video stem>.txt` says what that video shows. A grid with a frame-to-frame change above
-    `scene_cut_threshold` (0..1; 0 = off) spans a cut and is skipped. `max_grids_per_video` (0 = all) caps the
+    `<video stem>.txt` says what that video shows. Every source frame is checked for shot changes
+    (shots.ShotLog): a grid over a cut (ffmpeg's scdet score >= `cut_threshold`, 0..100; 0 = no checks),
+    a fade or blank frames is skipped, and the report says where. `max_grids_per_video` (0 = all) caps the
     grids taken from one video. `on_progress(videos_done, videos_total, grids_so_far)` is called after each
     video; `check_cancel()` between frames may raise to stop -- grids finished by then stay, whole.
-    Unreadable videos are skipped and listed in the summary.
+    Unreadable and damaged videos are named in the summary (a damaged one gives the grids before the damage).
     """
     layout = layout or GridLayout()
     for name, value, low in (("stride", stride, 1), ("hop", hop, 0), ("max_grids_per_video", max_grids_per_video, 0)):
         if not isinstance(value, int) or value < low:
             raise DrawAVideoError(f"{name} is {value!r} but must be a whole number of at least {low}.")
-    if not 0 <= scene_cut_threshold <= 1:
-        raise DrawAVideoError(f"scene_cut_threshold is {scene_cut_threshold} but must be between 0 (off) and 1.")
+    if not 0 <= cut_threshold <= 100:
+        raise DrawAVideoError(f"cut_threshold is {cut_threshold} but must be between 0 (off) and 100 (ffmpeg's scene score).")
     hop = hop or layout.frames
     check_cancel = check_cancel or (lambda: None)
     word_prompt(layout, subject, template)  # a bad template or empty subject fails before any work
@@ -359,10 +346,10 @@ def build_grid_dataset(
             "put the footage there or pick another folder."
         )
     os.makedirs(dataset_folder, exist_ok=True)
-    manifest = _Manifest(os.path.join(dataset_folder, MANIFEST_NAME))
+    manifest = Manifest(os.path.join(dataset_folder, MANIFEST_NAME))
     summary = DatasetSummary(dataset_folder, layout, stride, videos=len(videos))
     writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="drawavideo-grid-writer")
-    builder = _Builder(dataset_folder, layout, stride, hop, max_grids_per_video, scene_cut_threshold,
+    builder = _Builder(dataset_folder, layout, stride, hop, max_grids_per_video, cut_threshold,
                        check_cancel, summary, manifest, writer)
     for old in manifest.records.values():
         if {k: old.get(k) for k in SHARED_SETTINGS} != builder.settings:
@@ -385,10 +372,7 @@ def build_grid_dataset(
     try:
         for done, video in enumerate(videos, 1):
             check_cancel()
-            try:
-                builder.video(video, os.path.join(videos_folder, video), bases[video], captions[video])
-            except _Unreadable as exc:
-                summary.unreadable.append((video, str(exc)))
+            builder.video(video, os.path.join(videos_folder, video), bases[video], captions[video])
             if on_progress is not None:
                 on_progress(done, len(videos), len(summary.grids))
     finally:

@@ -265,36 +265,56 @@ def hires(specs) -> WorkflowBuilder:
 
 
 def train_driving_lora(specs) -> WorkflowBuilder:
+    import_pack()
+    from draw_a_video.nodes.engine.prompt import DEFAULT_SUBJECT
+    from draw_a_video.nodes.engine.shots import DEFAULT_CUT_THRESHOLD
+
     wf = WorkflowBuilder(specs)
     model, clip, vae = flux_models(wf, lora=None)
     layout = method_layout(wf)
     dataset = wf.add(
         "DrawAVideo_VideosToGridDataset", video_folder="driving_videos", layout=layout.out("layout"), stride=10, hop=0,
-        subject="continuous scenes of driving down the Las Vegas Strip", dataset_name="draw_a_video_grids", max_grids_per_video=0,
-        scene_cut_threshold=0.2, output_images=True,
+        subject=DEFAULT_SUBJECT, dataset_name="draw_a_video_grids", max_grids_per_video=0,
+        cut_threshold=DEFAULT_CUT_THRESHOLD, output_images=False,
     )
     wf.add("PreviewAny", title="Dataset summary", source=dataset.out("summary"))
-    encoded = wf.add("MakeTrainingDataset", images=dataset.out("images"), vae=vae, clip=clip, texts=dataset.out("captions"))
+    encoded = wf.add("DrawAVideo_EncodeGridDataset", dataset_name=dataset.out("dataset_name"), vae=vae, clip=clip,
+                     folder_name="draw_a_video_latents", shard_size=100)
+    wf.add("PreviewAny", title="Encoding summary", source=encoded.out("summary"))
+    loaded = wf.add("LoadTrainingDataset", folder_name=encoded.out("folder_name"))
     trainable = wf.add("DrawAVideo_TrainableFlux", model=model)
     trained = wf.add(
-        "TrainLoraNode", model=trainable.out("model"), latents=encoded.out("latents"), positive=encoded.out("conditioning"),
+        "TrainLoraNode", model=trainable.out("model"), latents=loaded.out("latents"), positive=loaded.out("conditioning"),
         batch_size=1, grad_accumulation_steps=1, steps=2500, learning_rate=0.0001, rank=16, optimizer="AdamW",
         loss_function="MSE", seed=SEED, training_dtype="bf16", lora_dtype="bf16", algorithm="LoRA",
         gradient_checkpointing=True, existing_lora="[None]", bucket_mode=False,
     )
-    wf.add("SaveLoRA", lora=trained.out("lora"), prefix="loras/draw_a_video_driving", steps=trained.out("steps"))
+    checked = wf.add("DrawAVideo_CheckTrainedLora", lora=trained.out("lora"), loss_map=trained.out("loss_map"),
+                     steps=trained.out("steps"))
+    wf.add("SaveLoRA", lora=checked.out("lora"), prefix="loras/draw_a_video_driving", steps=trained.out("steps"))
     wf.note(
         "## Train the driving LoRA (the source recipe)\n"
         "Put driving clips in `input/driving_videos/` (a `<clip>.txt` beside a clip overrides the subject). "
         "**Videos to Grid Dataset** takes every 10th frame, 16 frames per grid, each fitted to a 320x192 cell and "
-        "tiled 4x4 into a 1280x768 grid, captioned with the Grid Prompt wording; it also writes the grids and "
-        "captions to `input/draw_a_video_grids/` and resumes if re-run. The source used about 2,800 grids and "
-        "2,500 LoRA steps (batch 1). Learning rate 1e-4 and rank 16 are common FLUX LoRA choices, not from the source. "
+        "tiled 4x4 into a 1280x768 grid, captioned with the Grid Prompt wording, and writes them as files to "
+        "`input/draw_a_video_grids/` (resumes if re-run). It checks every source frame for cuts and fades and "
+        "skips grids over them: the summary says which video, which frames, and why.\n\n"
+        "**Encode Grid Dataset to Shards** VAE-encodes one grid at a time and each distinct caption once, into "
+        "`output/draw_a_video_latents/` (ComfyUI's training-shard format); **Load Training Dataset** reads it. "
+        "Memory stays flat at any dataset size (the source used about 2,800 grids). For a few dozen grids you "
+        "can instead turn `output_images` on and feed images + captions to *MakeTrainingDataset*.\n\n"
+        "**Train LoRA**: 2,500 steps at batch 1 as in the source, gradient checkpointing on. Rank 16 and learning "
+        "rate 1e-4 (AdamW) are our choice, not the source's: the LoRA learns one layout rule and motion across "
+        "cells, not a new concept, so a mid rank is enough; 1e-4 is the usual FLUX LoRA rate at batch 1 and, "
+        "over 2,500 steps on ~2,800 grids (each seen about once), neither overfits nor crawls. "
+        "**VRAM**: a 1280x768 grid is 160x96 latents = 3,840 image tokens (+512 T5 tokens); with an fp8 FLUX "
+        "base (~12 GB), bf16 LoRA and gradient checkpointing, expect about 20-24 GB (a 24 GB card); ComfyUI "
+        "0.8 trains fully loaded, it cannot offload during training. "
         "**Make FLUX Trainable** lets ComfyUI 0.8.0's Train LoRA backpropagate through FLUX (its fused RoPE has no "
-        "backward); sampling is unaffected.\n\n"
+        "backward); sampling is unaffected. **Check Trained LoRA** stops the run, naming the step, if a loss or a LoRA "
+        "tensor is NaN or infinite, so a broken LoRA is never saved.\n\n"
         "SaveLoRA writes `output/loras/draw_a_video_driving_..._.safetensors`: move it to `models/loras/` as "
-        f"`{DRIVING_LORA}` for the text-to-video workflow. Thousands of grids don't fit in memory as one list: "
-        "for big sets turn `output_images` off and load the folder with *Load Image and Text Dataset from Folder*.",
+        f"`{DRIVING_LORA}` for the text-to-video workflow.",
         title="Read me",
     )
     return wf

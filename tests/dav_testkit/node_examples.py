@@ -104,16 +104,35 @@ EXAMPLES = {
               "拆分网格图像为帧 → 保存视频；`report` 接文本显示。",
     },
     "DrawAVideo_VideosToGridDataset": {
-        "en": "Grid Layout (4x4, 320x192) → Videos to Grid Dataset (stride 10) → `images`/`captions` into "
-              "MakeTrainingDataset (images, texts) → Train LoRA (model through Make FLUX Trainable) → SaveLoRA.",
-        "zh": "网格布局（4x4，320x192）→ 视频转网格数据集（步长 10）→ `images`/`captions` 接 MakeTrainingDataset 的 "
-              "images、texts → Train LoRA（模型先经过“使 FLUX 可训练”）→ SaveLoRA。",
+        "en": "Grid Layout (4x4, 320x192) → Videos to Grid Dataset (stride 10, output_images off) → `dataset_name` into "
+              "Encode Grid Dataset to Shards → Load Training Dataset → Train LoRA (model through Make FLUX Trainable) → "
+              "Check Trained LoRA → SaveLoRA; `summary` into Preview Any shows, per video, the grids kept and every skipped "
+              "one with its frames and reason. Example workflow: `workflows/train_driving_lora.json`.",
+        "zh": "网格布局（4x4，320x192）→ 视频转网格数据集（步长 10，关闭 output_images）→ `dataset_name` 接“将网格数据集编码为分片”"
+              "→ Load Training Dataset → Train LoRA（模型先经过“使 FLUX 可训练”）→ 检查训练好的 LoRA → SaveLoRA；"
+              "`summary` 接 Preview Any，可看到每个视频保留的网格数，以及每个被跳过的网格的帧范围和原因。"
+              "示例工作流：`workflows/train_driving_lora.json`。",
+    },
+    "DrawAVideo_EncodeGridDataset": {
+        "en": "Videos to Grid Dataset `dataset_name` → Encode Grid Dataset to Shards (vae from VAELoader, clip from "
+              "DualCLIPLoader, folder_name `draw_a_video_latents`) → `folder_name` into Load Training Dataset → Train LoRA "
+              "(`latents`, `positive` ← `conditioning`). Example workflow: `workflows/train_driving_lora.json`.",
+        "zh": "视频转网格数据集的 `dataset_name` → 将网格数据集编码为分片（vae 来自 VAELoader，clip 来自 DualCLIPLoader，"
+              "folder_name 为 `draw_a_video_latents`）→ `folder_name` 接 Load Training Dataset → Train LoRA（`latents`，"
+              "`positive` ← `conditioning`）。示例工作流：`workflows/train_driving_lora.json`。",
+    },
+    "DrawAVideo_CheckTrainedLora": {
+        "en": "Train LoRA `lora`, `loss_map` and `steps` → Check Trained LoRA → `lora` into SaveLoRA. A NaN loss stops "
+              "the run with e.g. `training loss is nan at step 3 of 2500`. Example workflow: `workflows/train_driving_lora.json`.",
+        "zh": "Train LoRA 的 `lora`、`loss_map` 和 `steps` → 检查训练好的 LoRA → `lora` 接 SaveLoRA。损失为 NaN 时会停止运行，"
+              "并报出如 `training loss is nan at step 3 of 2500` 的错误。示例工作流：`workflows/train_driving_lora.json`。",
     },
     "DrawAVideo_TrainableFlux": {
         "en": "UNETLoader (FLUX.1-dev) → Make FLUX Trainable → Train LoRA `model`; the dataset from Videos to "
-              "Grid Dataset → MakeTrainingDataset. Example workflow: `workflows/train_driving_lora.json`.",
+              "Grid Dataset → Encode Grid Dataset to Shards → Load Training Dataset. Example workflow: "
+              "`workflows/train_driving_lora.json`.",
         "zh": "UNETLoader（FLUX.1-dev）→ 使 FLUX 可训练 → Train LoRA 的 `model`；数据集来自视频转网格数据集 → "
-              "MakeTrainingDataset。",
+              "将网格数据集编码为分片 → Load Training Dataset。",
     },
     "DrawAVideo_DiffusersFluxLoader": {
         "en": "Load FLUX (diffusers) (model_folder `FLUX.1-dev`, bf16) → FLUX LoRA (diffusers) → FLUX Grid Sampler "

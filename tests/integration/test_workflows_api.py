@@ -52,6 +52,8 @@ T2V = "draw_a_video_t2v"
 TRAIN = "train_driving_lora"
 OUTPUT_LORAS = "loras"  # SaveLoRA's sub-folder of output/, which the server also searches for LoRAs (conftest)
 STEPS = 1
+TRAIN_STRIDE = 3  # the dataset builder's stride in the shrunk training workflow: the clips are short
+FOOTAGE = REPO_ROOT / "tests" / "data" / "footage" / "bbb_edit.mp4"  # real footage with fades and cuts
 SMALL_CELL = {"cell_width": 64, "cell_height": 32}
 CONSTANT_SUBJECT = "a test scene"
 CONSTANT_TEMPLATE = "Generate a video arranged in a grid, where the blocks represent continuous scenes."
@@ -102,14 +104,17 @@ EXPECTATIONS: dict[str, list] = {
     "v2v": [Expect("DrawAVideo_SaveVideo", 16, 64, 32)],
     # The diffusers pipeline draws one grid, previewed and cut into 16 frames.
     "draw_a_video_diffusers": [Expect("DrawAVideo_SaveVideo", 16, 64, 32), Expect("PreviewImage", 1, 256, 128)],
-    # One test clip -> one 4x4 grid (png + caption) in input/draw_a_video_grids; 1 training step;
-    # SaveLoRA writes output/loras/draw_a_video_driving_1_steps_00001_.safetensors.
     # A picture in cell 0 of a 4x4 grid, the other 15 cells drawn (FLUX.1-dev; FLUX.1 Fill): 16 frames.
     "i2v": [Expect("DrawAVideo_SaveVideo", 16, 64, 32), Expect("PreviewImage", 1, 256, 128)],
     "i2v_fill": [Expect("DrawAVideo_SaveVideo", 16, 64, 32), Expect("PreviewImage", 1, 256, 128)],
-    TRAIN: [WrittenFiles("input", "draw_a_video_grids/*.png", 1, 256, 128),
-                           WrittenFiles("input", "draw_a_video_grids/*.txt", 1),
-                           WrittenFiles("output", "loras/draw_a_video_driving_1_steps_*_.safetensors", 1)],
+    # At stride 3 (TRAIN_STRIDE) a 4x4 grid spans 46 frames: the test clip gives 3 grids, the real footage
+    # (tests/data/footage/bbb_edit.mp4) 1 (frames 48-93; 0-45 hold a fade-in, 96-141 a cut at 132), all
+    # in input/draw_a_video_grids; one shard of their latents in output/draw_a_video_latents (one caption,
+    # encoded once); 1 training step, checked finite; SaveLoRA writes output/loras/draw_a_video_driving_1_steps_*.
+    TRAIN: [WrittenFiles("input", "draw_a_video_grids/*.png", 4, 256, 128),
+            WrittenFiles("input", "draw_a_video_grids/*.txt", 4),
+            WrittenFiles("output", "draw_a_video_latents/shard_*.pkl", 1),
+            WrittenFiles("output", "loras/draw_a_video_driving_1_steps_*_.safetensors", 1)],
 }
 
 
@@ -167,6 +172,8 @@ def tiny_prompt(name: str, prompt: dict, models: dict, shrink: bool | None = Non
             inputs.update({k: v for k, v in SMALL_CELL.items() if not is_link(inputs.get(k))})
         if shrink and cls == "DrawAVideo_GridPrompt":
             inputs.update(subject=CONSTANT_SUBJECT, template=CONSTANT_TEMPLATE)
+        if shrink and cls == "DrawAVideo_VideosToGridDataset":
+            inputs["stride"] = TRAIN_STRIDE
     return prompt
 
 
@@ -217,11 +224,14 @@ def provide_video(server, value, tmp_path) -> str:
 
 
 def provide_video_folder(server, value, tmp_path) -> str:
-    """The workflow's folder name, inside the input folder, holding one clip (one grid: one caption to encode)."""
+    """The workflow's folder name, inside the input folder, holding the test clip and a real one (one caption)."""
+    import shutil
+
     folder = server.input_dir / value
     folder.mkdir(parents=True, exist_ok=True)
     if not (folder / "clip_0.mp4").is_file():
         write_test_video(folder / "clip_0.mp4")
+        shutil.copy(FOOTAGE, folder / FOOTAGE.name)
     return value
 
 
@@ -557,3 +567,31 @@ def test_readme_headless_example_runs_as_written(comfy_server, tmp_path):
     assert (video.frames, video.size) == (16, (64, 32)), video
     assert preview.size == (256, 128), preview
     print(f"README example fetched {videos[0].name} (16 frames of 64x32) and {previews[0].name}")
+
+
+# -- training twice in one server, right after text-to-video ----------------------------------------
+
+def test_training_runs_twice_in_one_server_right_after_t2v(comfy_server, tmp_path):
+    """Issue 12: one integration run once saved a NaN LoRA, and a re-run in the same server was NaN too.
+    Text-to-video with the LoRA at strength 1 first, then the training workflow twice (another seed, so
+    Train LoRA runs again on the cached dataset): both losses and both LoRAs must be finite (Check Trained
+    LoRA stops a run on a NaN loss, naming the step; check_written_files reads every tensor back)."""
+    t2v = provide_inputs(comfy_server, shrunk_t2v(comfy_server.models), tmp_path)
+    entry, _ = comfy_server.run_timed(t2v, timeout=3600, check=False)
+    assert entry["status"]["status_str"] == "success", json.dumps(entry["status"])[:4000]
+    base = provide_inputs(comfy_server, tiny_prompt(TRAIN, json.loads((API_DIR / f"{TRAIN}.json").read_text()),
+                                                    comfy_server.models), tmp_path)
+    for seed in (1001, 1002):
+        prompt = copy.deepcopy(base)
+        for node in prompt.values():
+            if node["class_type"] == "TrainLoraNode":
+                node["inputs"]["seed"] = seed
+            if node["class_type"] == "SaveLoRA":  # ComfyUI 0.8's SaveLoRA reads its file counter back from the
+                node["inputs"]["prefix"] = f"loras/twice_{seed}"  # steps, so a third save with the same steps overwrites
+        before = set(files_in(comfy_server, "output"))
+        entry, timings = comfy_server.run_timed(prompt, timeout=3600, check=False)
+        print("\n" + timings.summary(f"{TRAIN} seed {seed}"))
+        assert entry["status"]["status_str"] == "success", \
+            f"training run with seed {seed}: {json.dumps(entry['status'], indent=1)[:6000]}\n{comfy_server.log_tail()}"
+        added = sorted(set(files_in(comfy_server, "output")) - before)
+        check_written_files(comfy_server, WrittenFiles("output", f"loras/twice_{seed}_1_steps_*_.safetensors", 1), added)

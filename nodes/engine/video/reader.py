@@ -74,13 +74,17 @@ def probe(path: str) -> VideoInfo:
 
 
 def iter_frames(
-    path: str, stride: int = 1, skip: int = 0, cap: int | None = None, size: tuple[int, int] | None = None
+    path: str, stride: int = 1, skip: int = 0, cap: int | None = None, size: tuple[int, int] | None = None,
+    analysis: str | None = None, header: dict | None = None,
 ) -> Iterator[tuple[int, np.ndarray]]:
     """Yield (source frame index, HxWx3 uint8 RGB) for frames skip, skip+stride, ... (at most `cap`).
 
     With `size` = (width, height) ffmpeg also fits each picked frame to that size: scaled to cover
     it (aspect kept, Lanczos) and centre-cropped, as resize.fit_frame does, so only cell-sized
     frames are piped to Python. A file that ends early (truncated) yields what ffmpeg could decode.
+    `analysis` is an ffmpeg filter chain that also sees every decoded frame, in the same decoding
+    pass, on a branch of its own (shots.analysis_filter: it prints per-frame measurements to a file).
+    `header`, a dict, receives what ffmpeg says of the file (its "fps" and "duration") once it is open.
     """
     if stride < 1 or skip < 0 or (cap is not None and cap < 0):
         raise DrawAVideoError(f"stride must be >= 1, skip >= 0 and cap >= 0 (got stride={stride}, skip={skip}, cap={cap}).")
@@ -91,7 +95,13 @@ def iter_frames(
     if size is not None:
         width, height = size
         filters += f",scale={width}:{height}:force_original_aspect_ratio=increase:flags=lanczos,crop={width}:{height}"
-    meta, frames = _open(path, ["-vf", filters, "-fps_mode", "passthrough"], resizes=size is not None)
+    if analysis:
+        graph = ["-filter_complex", f"[0:v]split=2[pick][probe];[probe]{analysis},nullsink;[pick]{filters}[out]", "-map", "[out]"]
+    else:
+        graph = ["-vf", filters]
+    meta, frames = _open(path, graph + ["-fps_mode", "passthrough"], resizes=size is not None)
+    if header is not None:
+        header.update(meta)
     width, height = meta["size"]
     try:
         for count, raw in enumerate(frames):

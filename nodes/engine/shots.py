@@ -1,0 +1,190 @@
+"""Shot changes on every source frame, from ffmpeg's own detectors, so no training grid spans one.
+
+ffmpeg measures each decoded frame on small copies (160x96, 64x48) in the same pass that
+decodes the video for the grids (see video.reader.iter_frames(analysis_file=...)):
+`scdet` gives the scene-change score of frame n against frame n-1 (0..100; a cut
+between two shots scores ~10-40 even when both are dark, continuous motion stays
+below ~4), and `signalstats` the frame's luma percentiles. From those:
+
+- a cut at frame n: scdet score >= the threshold (frames n-1 and n are two shots);
+- a blank frame: nearly flat luma (10th..90th percentile within a few levels):
+  black leader, a white flash, a grey card;
+- a fade: the frames leading into or out of a blank frame while contrast keeps
+  shrinking towards it (fade to black/white) or growing away from it (fade from).
+
+    >>> log = ShotLog(cut_threshold=6.0)
+    >>> log.read(path_of_metadata_file, final=True)
+    >>> [e.reason for e in log.events_in(0, 150)]
+    ['black frame 0', 'cut at frame 1', 'cut at frame 98']
+
+Whether a frame belongs to an event depends only on frames within MAX_FADE of it,
+so a grid's verdict is the same whether it is judged while ffmpeg still decodes
+(ready(last) says when enough is known) or after the whole file.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+# scdet scores on 160x96 copies of real footage (tests/data/footage/README.md): cuts 9.9-37 (a
+# cut between two dark shots 9.9), continuous motion, camera pans and fades at most 3.9.
+DEFAULT_CUT_THRESHOLD = 6.0
+ANALYSIS_SIZE = (160, 96)  # scdet's copy; the luma statistics take a 64x48 one (enough for a blank frame, cheaper)
+STATS_SIZE = (64, 48)
+BLANK_SPREAD = 12.0  # luma levels between the 10th and 90th percentile of a blank frame
+FADE_STEP = 1.0  # a fade's contrast changes by more than this many levels per frame
+MAX_FADE = 150  # frames: longest fade followed (6 s at 25 fps)
+
+_KEYS = {"lavfi.scd.score": "score", "lavfi.signalstats.YLOW": "low", "lavfi.signalstats.YHIGH": "high",
+         "lavfi.signalstats.YAVG": "mean"}
+
+
+def analysis_filter(metadata_file: str) -> str:
+    """The ffmpeg filter chain that measures every frame and prints it to `metadata_file` (a safe path)."""
+    (width, height), (small_w, small_h) = ANALYSIS_SIZE, STATS_SIZE
+    return (f"scale={width}:{height}:flags=area,format=yuv420p,scdet=threshold=100,"
+            f"scale={small_w}:{small_h}:flags=area,signalstats,metadata=mode=print:file={metadata_file}:direct=1")
+
+
+@dataclass(frozen=True)
+class ShotEvent:
+    kind: str  # "cut", "blank" or "fade"
+    first: int  # first source frame it touches (a cut: the new shot's first frame)
+    last: int
+    reason: str  # for people: "cut at frame 98", "fade from black, frames 0-9"
+
+    def touches(self, first: int, last: int) -> bool:
+        """Does a grid over source frames first..last contain it? A cut at `first` lies outside."""
+        if self.kind == "cut":
+            return first < self.first <= last
+        return self.first <= last and self.last >= first
+
+
+class ShotLog:
+    """Per-frame measurements of one video, read from ffmpeg's metadata print as it grows."""
+
+    def __init__(self, cut_threshold: float = DEFAULT_CUT_THRESHOLD):
+        self.cut_threshold = cut_threshold
+        self.score: list[float] = []
+        self.spread: list[float] = []
+        self.mean: list[float] = []
+        self.final = False
+        self._offset, self._record = 0, None
+
+    def __len__(self) -> int:
+        return len(self.score)
+
+    def read(self, path: str, final: bool = False) -> None:
+        """Take in the complete frame records added to `path` since the last call; `final` once ffmpeg exited."""
+        if os.path.isfile(path):
+            with open(path, "rb") as f:
+                f.seek(self._offset)
+                data = f.read()
+            end = data.rfind(b"\n") + 1  # a line still being written waits for the next call
+            self._offset += end
+            for line in data[:end].decode("utf-8", "replace").splitlines():
+                self._line(line)
+        if final:
+            self._close_record()
+            self.final = True
+
+    def _line(self, line: str) -> None:
+        if line.startswith("frame:"):
+            self._close_record()
+            self._record = {}
+        elif self._record is not None:
+            key, _, value = line.strip().partition("=")
+            if key in _KEYS:
+                self._record[_KEYS[key]] = float(value)
+
+    def _close_record(self) -> None:
+        record, self._record = self._record, None
+        if record is not None:
+            self.score.append(record.get("score", 0.0))
+            self.spread.append(record.get("high", 255.0) - record.get("low", 0.0))
+            self.mean.append(record.get("mean", 128.0))
+
+    def ready(self, last: int) -> bool:
+        """Is enough known to judge a grid that ends at source frame `last`?"""
+        return self.final or len(self) > last + MAX_FADE + 1
+
+    # -- events -----------------------------------------------------------------
+
+    def _blank(self, n: int) -> bool:
+        return self.spread[n] <= BLANK_SPREAD
+
+    def _cut(self, n: int) -> bool:
+        return self.cut_threshold > 0 and self.score[n] >= self.cut_threshold
+
+    def _ramp(self, start: int, step: int) -> int:
+        """From blank frame `start`, the farthest frame still fading (contrast growing away from it), no cut crossed."""
+        n, end = start, len(self)
+        while 0 <= n + step < end and abs(n - start) < MAX_FADE:
+            a, b = n + step, n + 2 * step  # a is fading if the frame beyond it has more contrast still
+            if self._cut(max(n, a)) or self._blank(a) or not 0 <= b < end or self._cut(max(a, b)):
+                break
+            if self.spread[b] <= self.spread[a] + FADE_STEP:
+                break
+            n = a
+        return n
+
+    def events_in(self, first: int, last: int) -> list[ShotEvent]:
+        """Cuts, blank frames and fades inside source frames first..last, in order."""
+        if self.cut_threshold <= 0:
+            return []
+        last = min(last, len(self) - 1)
+        events = [self._cut_event(n) for n in range(max(first + 1, 1), last + 1) if self._cut(n)]
+        lo, hi = max(first - MAX_FADE - 1, 0), min(last + MAX_FADE + 1, len(self) - 1)
+        n = lo
+        while n <= hi:
+            if not self._blank(n):
+                n += 1
+                continue
+            while n > 0 and self._blank(n - 1) and not self._cut(n):  # a run that began before lo
+                n -= 1
+            run_end = n
+            while run_end + 1 < len(self) and self._blank(run_end + 1) and not self._cut(run_end + 1):
+                run_end += 1
+            event = self._fade_event(n, run_end)
+            if event.touches(first, last):
+                events.append(event)
+            n = run_end + 1
+        return sorted(events, key=lambda e: (e.first, e.kind))
+
+    def _cut_event(self, n: int) -> ShotEvent:
+        return ShotEvent("cut", n, n, f"cut at frame {n}")
+
+    def _fade_event(self, start: int, end: int) -> ShotEvent:
+        before, after = self._ramp(start, -1), self._ramp(end, 1)
+        tone = "black" if self.mean[start] < 60 else "white" if self.mean[start] > 180 else "grey"
+        if before < start and after > end:
+            what = f"fade to {tone} and back"
+        elif before < start:
+            what = f"fade to {tone}"
+        elif after > end:
+            what = f"fade from {tone}"
+        else:
+            span = f"frame {start}" if start == end else f"frames {start}-{end}"
+            return ShotEvent("blank", start, end, f"{tone} {span}")
+        return ShotEvent("fade", before, after, f"{what}, frames {before}-{after}")
+
+
+def measure(path: str, cut_threshold: float = DEFAULT_CUT_THRESHOLD) -> ShotLog:
+    """Measure every frame of one video on its own (the dataset builder does it while it decodes)."""
+    import shutil
+    import tempfile
+    from contextlib import closing
+
+    from .video.reader import iter_frames
+
+    temp = tempfile.mkdtemp(prefix="drawavideo-shots-")
+    try:
+        shots_file, log = os.path.join(temp, "shots.txt"), ShotLog(cut_threshold)
+        with closing(iter_frames(path, stride=1 << 30, size=(16, 16), analysis=analysis_filter(shots_file))) as frames:
+            for _ in frames:  # only frame 0 is piped; the analysis branch sees them all
+                pass
+        log.read(shots_file, final=True)
+        return log
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
