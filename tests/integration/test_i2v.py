@@ -34,21 +34,24 @@ CODEC_MARGIN_DB = 0.5       # ... and no further from it than the codec alone pu
 DIFFERENT_PSNR_DB = 25.0    # any drawn frame is further than this from the picture
 
 
-@pytest.fixture(scope="module")
-def api():
+def _api():
     """test_workflows_api's shrink rules and output checks (imported by path: pytest runs in importlib mode)."""
     import importlib.util
     import sys
     from pathlib import Path
 
-    here = Path(__file__).resolve().parent
     name = "draw_a_video_it_test_workflows_api"
     if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, here / "test_workflows_api.py")
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parent / "test_workflows_api.py")
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         spec.loader.exec_module(module)
     return sys.modules[name]
+
+
+@pytest.fixture(scope="module")
+def api():
+    return _api()
 
 
 def photo(width: int, height: int, seed: int = 0) -> np.ndarray:
@@ -81,6 +84,12 @@ def fitted(pixels: np.ndarray, cell_w: int, cell_h: int) -> np.ndarray:
     return (out[0] * 255).round().to(torch.uint8).numpy()
 
 
+def within_one_level(a: np.ndarray, b: np.ndarray) -> bool:
+    """The server (its torch build, its CPU kernels) and this process each resize the picture: the pasted-back
+    cell is the server's fit, copied exactly, but the two resizes may round 1 grey level apart."""
+    return a.shape == b.shape and int(np.abs(a.astype(np.int16) - b.astype(np.int16)).max()) <= 1
+
+
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
     mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
     return math.inf if mse == 0 else 10 * math.log10(255.0**2 / mse)
@@ -95,12 +104,6 @@ def codec_psnr(picture: np.ndarray, into) -> float:
     into.mkdir(parents=True, exist_ok=True)
     write_video(torch.from_numpy(picture[None]).float() / 255, str(path), get_format("mp4 (h264)"), fps=8.0, quality=85)
     return psnr(_api().video_pixels(path)[0], picture)
-
-
-def _api():
-    import sys
-
-    return sys.modules["draw_a_video_it_test_workflows_api"]
 
 
 def nodes_of(prompt: dict, class_type: str) -> list[str]:
@@ -140,7 +143,7 @@ def pictures(comfy_server):
 def test_frame_one_is_the_picture(comfy_server, api, pictures, name, tmp_path):
     (picture, _), (expected, _) = pictures
     frames, grid = run_and_fetch(api, comfy_server, i2v_prompt(api, comfy_server, name, picture, f"DrawAVideo/test_{name}"), tmp_path)
-    assert np.array_equal(grid[:32, :64], expected), "the drawn grid's cell 0 is not the fitted picture pixel for pixel"
+    assert within_one_level(grid[:32, :64], expected), "the drawn grid's cell 0 is not the fitted picture"
     first = psnr(frames[0], expected)
     codec = codec_psnr(expected, tmp_path / "reference")
     others = [psnr(frame, expected) for frame in frames[1:]]
@@ -164,7 +167,7 @@ def test_the_picture_can_be_first_and_last(comfy_server, api, pictures, tmp_path
     prompt["92"] = {"class_type": "ImageBatch", "inputs": {"image1": [fit, 0], "image2": ["91", 0]}}
     prompt[keys]["inputs"].update(frames=["92", 0], cells="0,-1")
     frames, grid = run_and_fetch(api, comfy_server, prompt, tmp_path)
-    assert np.array_equal(grid[:32, :64], first_fit) and np.array_equal(grid[96:, 192:], last_fit)
+    assert within_one_level(grid[:32, :64], first_fit) and within_one_level(grid[96:, 192:], last_fit)
     scores = [psnr(frames[0], first_fit), psnr(frames[-1], last_fit)]
     codec = [codec_psnr(first_fit, tmp_path / "ref_first"), codec_psnr(last_fit, tmp_path / "ref_last")]
     print(f"i2v, pictures at cells 0 and -1: frame 1 {scores[0]:.2f} dB (codec alone {codec[0]:.2f}), "
