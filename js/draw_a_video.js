@@ -180,15 +180,22 @@ function drawGridWidget(node, widget, force = false) {
     const { element: box, canvas } = widget;
     const vue = vueNodesMode();
     const width = previewWidth(node, box);
+    const values = layoutValues(node);
+    const linked = linkedLayoutInputs(node);
     // Nodes 2.0 lays the node out around its elements: the drawing asks for its height by CSS. The classic
     // canvas gives the widget the room left in the node (at least getMinHeight) and sizes the element.
-    const wanted = `${gridPreviewHeight(node, width, vue)}px`;
+    // The loop comes here every frame: the height (which wraps and measures the readout) is worked out
+    // again only when what it depends on changed.
+    const heightKey = JSON.stringify([values, linked, width, vue]);
+    if (heightKey !== widget.heightKey) {
+        widget.heightKey = heightKey;
+        widget.wantedHeight = `${gridPreviewHeight(node, width, vue)}px`;
+    }
+    const wanted = widget.wantedHeight;
     if (box.style.minHeight !== wanted) box.style.minHeight = wanted;
     const height = box.clientHeight || parseFloat(wanted);
     if (!box.isConnected && !force) return;
     const ratio = Math.min(4, (globalThis.devicePixelRatio || 1) * Math.max(1, app.canvas?.ds?.scale ?? 1));
-    const values = layoutValues(node);
-    const linked = linkedLayoutInputs(node);
     const key = JSON.stringify([values, linked, width, height, ratio, liteGraph().NODE_DEFAULT_BGCOLOR]);
     if (!force && key === widget.drawnKey) return;
     widget.drawnKey = key;

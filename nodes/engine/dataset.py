@@ -159,7 +159,7 @@ class _Builder:
         """Does sampled frame k belong to a grid still to be built (so it must be kept)?"""
         n = self.layout.frames
         first = max(next_grid, -(-(k - n + 1) // self.hop))
-        return any(not self._done(f"{base}_g{g:04d}") for g in range(first, k // self.hop + 1))
+        return any(not self._done(self._name(base, g)) for g in range(first, k // self.hop + 1))
 
     def _name(self, base: str, g: int) -> str:
         return f"{base}_g{g:04d}"

@@ -29,11 +29,12 @@ import numpy as np
 import torch
 from PIL import Image
 
+from .dataset import MANIFEST_NAME
+from .dataset_manifest import Manifest
 from .errors import DrawAVideoError
 from .files import staged_file
 
 INDEX_NAME = "draw_a_video_shards.json"
-MANIFEST_NAME = "manifest.jsonl"
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp")
 
 
@@ -51,18 +52,13 @@ def list_grids(folder: str) -> list[GridItem]:
         raise DrawAVideoError(f"grid dataset folder {folder!r} does not exist; build it with Videos to Grid Dataset first.")
     items, manifest = [], os.path.join(folder, MANIFEST_NAME)
     if os.path.isfile(manifest):
-        seen = set()
-        with open(manifest, encoding="utf-8") as f:
-            for line in f:
-                try:
-                    record = json.loads(line)
-                    image, text = record["image"], record["text"]
-                except (ValueError, KeyError, TypeError):
-                    continue  # skipped grids, video notes, a line cut short
-                paths = os.path.join(folder, image), os.path.join(folder, text)
-                if record["grid"] not in seen and all(os.path.isfile(p) for p in paths):
-                    seen.add(record["grid"])
-                    items.append(GridItem(record["grid"], paths[0], _read_caption(paths[1])))
+        for name, record in Manifest(manifest).records.items():  # written grids only, one per name
+            try:
+                paths = os.path.join(folder, record["image"]), os.path.join(folder, record["text"])
+            except (KeyError, TypeError):
+                continue
+            if all(os.path.isfile(p) for p in paths):
+                items.append(GridItem(name, paths[0], _read_caption(paths[1])))
         return items
     for name in sorted(os.listdir(folder)):
         stem, ext = os.path.splitext(name)
@@ -143,7 +139,7 @@ def encode_grid_dataset(
     """
     if not isinstance(shard_size, int) or shard_size < 1:
         raise DrawAVideoError(f"shard_size is {shard_size!r} but must be a whole number of at least 1.")
-    check_cancel = check_cancel or (lambda: None)
+    check_cancel, on_grid = check_cancel or (lambda: None), on_grid or (lambda: None)
     grids = list_grids(grid_folder)
     if not grids:
         raise DrawAVideoError(
@@ -151,8 +147,8 @@ def encode_grid_dataset(
             "Grid Dataset first, or pick the folder it wrote."
         )
     os.makedirs(shard_folder, exist_ok=True)
-    index = _read_index(shard_folder)
-    ours = set(index.get("shards", {}))
+    old_shards = _read_index(shard_folder).get("shards", {})
+    ours = set(old_shards)
     foreign = sorted(f for f in os.listdir(shard_folder) if f.startswith("shard_") and f.endswith(".pkl") and f not in ours)
     if foreign:
         raise DrawAVideoError(
@@ -167,11 +163,11 @@ def encode_grid_dataset(
     for number, members in enumerate(plan):
         name = f"shard_{number:04d}.pkl"
         entry = {"grids": [g.name for g in members], "captions": [g.caption for g in members]}
-        if index.get("shards", {}).get(name) == entry and os.path.isfile(os.path.join(shard_folder, name)):
+        if old_shards.get(name) == entry and os.path.isfile(os.path.join(shard_folder, name)):
             shards[name] = entry
             summary.kept_shards += 1
             for _ in members:
-                on_grid and on_grid()
+                on_grid()
             continue
         latents, conds = [], []
         for grid in members:
@@ -186,13 +182,13 @@ def encode_grid_dataset(
                 summary.captions_encoded += 1
             conds.append(conditioning[grid.caption])
             summary.encoded_grids += 1
-            on_grid and on_grid()
+            on_grid()
         with staged_file(shard_folder, "pkl") as temp:
             with open(temp, "wb") as f:
                 torch.save({"latents": latents, "conditioning": conds}, f)
             os.replace(temp, os.path.join(shard_folder, name))
         shards[name] = entry
-        _write_json(shard_folder, INDEX_NAME, {"shards": {**index.get("shards", {}), **shards}})
+        _write_json(shard_folder, INDEX_NAME, {"shards": {**old_shards, **shards}})
         del latents, conds
     for stale in ours - set(shards):  # the dataset shrank: drop shards of ours that would be loaded too
         path = os.path.join(shard_folder, stale)

@@ -114,8 +114,8 @@ class ShotLog:
     def _blank(self, n: int) -> bool:
         return self.spread[n] <= BLANK_SPREAD
 
-    def _cut(self, n: int) -> bool:
-        return self.cut_threshold > 0 and self.score[n] >= self.cut_threshold
+    def _cut(self, n: int) -> bool:  # only reached through events_in, which needs cut_threshold > 0
+        return self.score[n] >= self.cut_threshold
 
     def _ramp(self, start: int, step: int) -> int:
         """From blank frame `start`, the farthest frame still fading (contrast growing away from it), no cut crossed."""

@@ -32,11 +32,8 @@
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 
-import { chromium } from "playwright-core";
+import { args, launchChromium, setSetting as setServerSetting } from "./browser_common.mjs";
 
-const args = Object.fromEntries(
-    process.argv.slice(2).reduce((pairs, arg, i, all) => (arg.startsWith("--") ? [...pairs, [arg.slice(2), all[i + 1]]] : pairs), []),
-);
 const base = (args.base ?? "http://127.0.0.1:8188").replace(/\/$/, "");
 const artifacts = resolve(args.artifacts ?? "artifacts");
 const executablePath = args.chromium ?? "/usr/bin/chromium";
@@ -73,9 +70,7 @@ const screenshots = [];
 const workflows = [];
 const check = (name, ok, detail = "") => checks.push({ name, ok: Boolean(ok), detail: String(detail).slice(0, 1500) });
 
-async function setSetting(id, value) {
-    await fetch(`${base}/api/settings/${encodeURIComponent(id)}`, { method: "POST", body: JSON.stringify(value) });
-}
+const setSetting = (id, value) => setServerSetting(base, id, value);
 
 // A fresh user folder would open the template browser and missing-model dialogs over the canvas.
 await setSetting("Comfy.TutorialCompleted", true);
@@ -87,10 +82,7 @@ await setSetting("Comfy.Minimap.Visible", false); // it would cover part of the 
 await setSetting("Comfy.RightSidePanel.IsOpen", false); // 1.58.1's side panel, likewise (the docs check opens it)
 
 let frontend = null;
-const browser = await chromium.launch({
-    executablePath,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync", "--autoplay-policy=no-user-gesture-required"],
-});
+const browser = await launchChromium(executablePath);
 try {
     const page = await browser.newPage({ viewport: { width: 1600, height: 1000 }, deviceScaleFactor: 1 });
     // Offline: only the ComfyUI server (the frontend also asks api.comfy.org for release notes).
@@ -234,23 +226,27 @@ try {
     const widgetValues = (nodeId) =>
         page.evaluate((id) => Object.fromEntries(window.app.graph.getNodeById(id).widgets.map((w) => [w.name, w.value])), nodeId);
 
+    /** Loads the text-to-video workflow (or one Grid Layout node) and brings Grid Layout to the top left at
+     *  100 %, clear of the floating menus; returns its id as the frontend holds it (a number or a string). */
+    const showGridLayout = () =>
+        page.evaluate(async (workflow) => {
+            const { app, LiteGraph } = window;
+            if (workflow) await app.loadGraphData(workflow);
+            else {
+                app.graph.clear();
+                const made = LiteGraph.createNode("DrawAVideo_GridLayout");
+                made.pos = [100, 100];
+                app.graph.add(made);
+            }
+            const node = app.graph.findNodesByType("DrawAVideo_GridLayout")[0];
+            app.canvas.ds.scale = 1;
+            app.canvas.ds.offset = [-node.pos[0] + 120, -node.pos[1] + 130];
+            app.canvas.setDirty(true, true);
+            return node.id;
+        }, workflow);
+
     // --- 1. Grid Layout in the text-to-video workflow ----------------------------------------------
-    const gridId = await page.evaluate(async (workflow) => {
-        const { app, LiteGraph } = window;
-        if (workflow) await app.loadGraphData(workflow);
-        else {
-            app.graph.clear();
-            const node = LiteGraph.createNode("DrawAVideo_GridLayout");
-            node.pos = [100, 100];
-            app.graph.add(node);
-        }
-        const node = app.graph.findNodesByType("DrawAVideo_GridLayout")[0];
-        // Bring the node to the top left at 100 %, clear of the floating menus.
-        app.canvas.ds.scale = 1;
-        app.canvas.ds.offset = [-node.pos[0] + 120, -node.pos[1] + 130];
-        app.canvas.setDirty(true, true);
-        return node.id;
-    }, workflow);
+    const gridId = await showGridLayout();
     check("workflow loaded with a Grid Layout node", gridId != null, workflow ? "draw_a_video_t2v.json" : "built in the page");
     const preview = await page.evaluate((id) => {
         const widget = window.app.graph.getNodeById(id).widgets.find((w) => w.name === "drawavideo_grid_preview");
@@ -578,23 +574,6 @@ try {
     }
 
     // --- 5. The docs panel, and the editor in Chinese ---------------------------------------------------
-    /** Loads the text-to-video workflow (or one Grid Layout node) and brings Grid Layout to the top left. */
-    const showGridLayout = () =>
-        page.evaluate(async (workflow) => {
-            const { app, LiteGraph } = window;
-            if (workflow) await app.loadGraphData(workflow);
-            else {
-                app.graph.clear();
-                const made = LiteGraph.createNode("DrawAVideo_GridLayout");
-                made.pos = [100, 100];
-                app.graph.add(made);
-            }
-            const node = app.graph.findNodesByType("DrawAVideo_GridLayout")[0];
-            app.canvas.ds.scale = 1;
-            app.canvas.ds.offset = [-node.pos[0] + 120, -node.pos[1] + 130];
-            app.canvas.setDirty(true, true);
-            return String(node.id);
-        }, workflow);
     /** Selects the node and presses the selection toolbox's info button: the docs panel opens on its page. */
     const openDocs = async (nodeId, expected) => {
         await page.evaluate((id) => {
@@ -613,7 +592,7 @@ try {
             .catch(() => false);
     };
     await page.setViewportSize({ width: 1600, height: 1000 });
-    let docsNode = await showGridLayout();
+    let docsNode = String(await showGridLayout());
     const docsShown = await openDocs(docsNode, "Plans the grid FLUX draws");
     const docsText = await page.evaluate(() => document.body.innerText);
     check(

@@ -15,11 +15,8 @@
 import { mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 
-import { chromium } from "playwright-core";
+import { args, launchChromium, setSetting as setServerSetting } from "./browser_common.mjs";
 
-const args = Object.fromEntries(
-    process.argv.slice(2).reduce((pairs, arg, i, all) => (arg.startsWith("--") ? [...pairs, [arg.slice(2), all[i + 1]]] : pairs), []),
-);
 const base = (args.base ?? "http://127.0.0.1:8188").replace(/\/$/, "");
 const artifacts = resolve(args.artifacts ?? "artifacts");
 const executablePath = args.chromium ?? "/usr/bin/chromium";
@@ -38,19 +35,14 @@ const screenshots = [];
 const states = {};
 const check = (name, ok, detail = "") => checks.push({ name, ok: Boolean(ok), detail: String(detail).slice(0, 1500) });
 
-async function setSetting(id, value) {
-    await fetch(`${base}/api/settings/${encodeURIComponent(id)}`, { method: "POST", body: JSON.stringify(value) });
-}
+const setSetting = (id, value) => setServerSetting(base, id, value);
 await setSetting("Comfy.TutorialCompleted", true);
 await setSetting("Comfy.Workflow.ShowMissingModelsWarning", false);
 await setSetting("Comfy.Workflow.ShowMissingNodesWarning", false);
 await setSetting("Comfy.Minimap.Visible", false);
 await setSetting("Comfy.Execution.PreviewMethod", previewMethod);
 
-const browser = await chromium.launch({
-    executablePath,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync", "--autoplay-policy=no-user-gesture-required"],
-});
+const browser = await launchChromium(executablePath);
 try {
     for (const mode of modes) {
         await setSetting("Comfy.VueNodes.Enabled", mode === "vue");

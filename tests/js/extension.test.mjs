@@ -2,22 +2,13 @@
 // app/api modules, LiteGraph nodes, a recording canvas context and a few DOM elements. The browser check
 // (tests/integration/frontend_check.mjs) covers the real frontend; this covers the glue on every CI run.
 import assert from "node:assert/strict";
-import { register } from "node:module";
 import { before, beforeEach, test } from "node:test";
 
-// "../../scripts/app.js" and "../../scripts/api.js" exist only inside ComfyUI: serve stand-ins.
-const hooks = `
-export async function resolve(specifier, context, next) {
-    if (specifier.endsWith("/scripts/app.js")) return { url: "data:text/javascript,export const app = globalThis.__davApp;", shortCircuit: true };
-    if (specifier.endsWith("/scripts/api.js")) return { url: "data:text/javascript,export const api = globalThis.__davApi;", shortCircuit: true };
-    return next(specifier, context);
-}`;
-register(`data:text/javascript,${encodeURIComponent(hooks)}`);
+import { serveComfyStandIns } from "./comfy_stand_ins.mjs";
 
 const extensions = [];
 const app = { registerExtension: (extension) => extensions.push(extension), nodeOutputs: {}, getRandParam: () => "&rand=1" };
-globalThis.__davApp = app;
-globalThis.__davApi = { apiURL: (route) => `/api${route}` };
+serveComfyStandIns(app, { apiURL: (route) => `/api${route}` });
 
 /** A 2D context that records text and measures 6 px per character. */
 function recordingContext() {

@@ -3,16 +3,9 @@
 // Grid Layout's player, are cut in the layout's frame order, and the run's end shows the saved clip.
 // The browser check (tests/integration/live_player_check.mjs) covers the real frontend.
 import assert from "node:assert/strict";
-import { register } from "node:module";
 import { before, test } from "node:test";
 
-const hooks = `
-export async function resolve(specifier, context, next) {
-    if (specifier.endsWith("/scripts/app.js")) return { url: "data:text/javascript,export const app = globalThis.__davLiveApp;", shortCircuit: true };
-    if (specifier.endsWith("/scripts/api.js")) return { url: "data:text/javascript,export const api = globalThis.__davLiveApi;", shortCircuit: true };
-    return next(specifier, context);
-}`;
-register(`data:text/javascript,${encodeURIComponent(hooks)}`);
+import { serveComfyStandIns } from "./comfy_stand_ins.mjs";
 
 const drawn = [];
 class FakeElement {
@@ -77,8 +70,7 @@ const api = {
 const emit = (type, detail) => (listeners[type] ?? []).forEach((listener) => listener({ detail }));
 const extensions = [];
 const app = { registerExtension: (e) => extensions.push(e), graph: null, getRandParam: () => "" };
-globalThis.__davLiveApp = app;
-globalThis.__davLiveApi = api;
+serveComfyStandIns(app, api);
 
 class FakeNode {
     constructor(id, type, widgets = {}) {

@@ -18,12 +18,10 @@ import torch
 from ..errors import DrawAVideoError
 from ..files import publish_atomically, publish_new, staged_file
 from .imports import flux_pipeline_class
-from .loading import _check_folder, _dtype_kwarg, load_flux_transformer
+from .loading import _check_folder, _dtype, _dtype_kwarg, load_flux_transformer
 from .train_data import TrainCache, model_key
 
 log = logging.getLogger("draw_a_video.train")
-
-DTYPES = {"bf16": torch.bfloat16, "fp32": torch.float32}
 
 
 @dataclass
@@ -38,7 +36,7 @@ class TrainingModels:
     vae_config: object = None
     max_sequence_length: int = 512
 
-    def cache(self, cfg, samples) -> TrainCache:
+    def cache(self, cfg) -> TrainCache:
         root = cfg.cache_dir or os.path.join(cfg.output_dir, "cache")
         dtype = str(self.dtype).removeprefix("torch.")
         return TrainCache(root, model_key(self.folder, ("vae",), dtype),
@@ -72,7 +70,7 @@ def load_training_models(cfg, device) -> TrainingModels:
     FluxPipeline = flux_pipeline_class()
     folder = cfg.model_folder
     _check_folder(folder)
-    dtype = DTYPES[cfg.dtype]
+    dtype = _dtype(cfg.dtype)  # "bf16" or "fp32" (the trainer checked)
     try:
         pipe = FluxPipeline.from_pretrained(folder, transformer=None, local_files_only=True, **_dtype_kwarg(dtype))
     except (OSError, ValueError, KeyError) as exc:
@@ -96,8 +94,8 @@ def load_training_models(cfg, device) -> TrainingModels:
     return TrainingModels(pipe, transformer, scheduler, dtype, torch.device(device), folder, pipe.vae.config, cfg.max_sequence_length)
 
 
-def check_model_fits(models: TrainingModels, sample, cfg) -> None:
-    """The transformer, the text encoders and the VAE of one FLUX size, and a grid it can take."""
+def check_model_fits(models: TrainingModels, cfg) -> None:
+    """The transformer, the text encoders and the VAE of one FLUX size (grid sizes: read_grid_dataset)."""
     t = models.transformer.config
     pipe = models.pipe
     source = f"--transformer_file {os.path.basename(cfg.transformer_file)!r}" if cfg.transformer_file else "its transformer"

@@ -29,6 +29,8 @@ from dataclasses import asdict, dataclass, field
 import torch
 
 from ..errors import DrawAVideoError
+from ..files import staged_file
+from .loading import DTYPES
 from .train_data import GridSample, TrainCache, read_grid_dataset
 from .train_model import check_model_fits, load_training_models, save_lora, save_sample
 from .training import Objective, add_lora, draw_sample, flow_matching_loss, lora_state_for_comfy, sample_generator
@@ -183,9 +185,10 @@ def _write_loss_log(path: str, keep_until: int) -> None:
         return
     with open(path, encoding="utf-8") as f:
         lines = [line for line in f if line.strip() and json.loads(line).get("step", 0) <= keep_until]
-    with open(path + ".tmp", "w", encoding="utf-8") as f:
-        f.writelines(lines)
-    os.replace(path + ".tmp", path)
+    with staged_file(os.path.dirname(path), "jsonl") as temp:
+        with open(temp, "w", encoding="utf-8") as f:
+            f.writelines(lines)
+        os.replace(temp, path)
 
 
 def train(cfg: TrainConfig, on_step: Callable[[int, float], None] | None = None) -> TrainResult:
@@ -222,7 +225,7 @@ def train(cfg: TrainConfig, on_step: Callable[[int, float], None] | None = None)
     resume_from = _resume_folder(cfg, ckpt_root)
 
     models = load_training_models(cfg, accelerator.device)
-    check_model_fits(models, samples[0], cfg)
+    check_model_fits(models, cfg)
     layout = samples[0].layout
     if cfg.sample_every and layout is None:
         raise DrawAVideoError(
@@ -230,7 +233,7 @@ def train(cfg: TrainConfig, on_step: Callable[[int, float], None] | None = None)
             "with Videos to Grid Dataset, or drop --sample_every."
         )
     sample_prompt = cfg.sample_prompt or samples[0].caption
-    cache = models.cache(cfg, samples)
+    cache = models.cache(cfg)
     bar = tqdm(desc="encoding grids + captions (cached for later runs)", disable=not (main and cfg.progress), leave=False)
     encoded = cache.fill(samples, [sample_prompt] if cfg.sample_every else [], models.encode_image, models.encode_text, rank, world,
                          accelerator.wait_for_everyone, bar.update)
@@ -277,7 +280,8 @@ def train(cfg: TrainConfig, on_step: Callable[[int, float], None] | None = None)
     accelerator.register_save_state_pre_hook(save_hook)
     accelerator.register_load_state_pre_hook(load_hook)
 
-    settings = {"rank": cfg.rank, "alpha": alpha, "seed": cfg.seed, "global_batch": cfg.batch_size * world * cfg.grad_accum,
+    per_step = cfg.batch_size * world * cfg.grad_accum  # the global batch: sample slots per optimizer step
+    settings = {"rank": cfg.rank, "alpha": alpha, "seed": cfg.seed, "global_batch": per_step,
                 "dataset_grids": len(samples), "learning_rate": cfg.learning_rate, "objective": asdict(cfg.objective)}
     settings = json.loads(json.dumps(settings))
     if resume_from:
@@ -297,7 +301,6 @@ def train(cfg: TrainConfig, on_step: Callable[[int, float], None] | None = None)
     image_tokens = (h // 2) * (w // 2)
     unwrapped = accelerator.unwrap_model(model)
     guidance_embeds = bool(unwrapped.config.guidance_embeds)
-    per_step = cfg.batch_size * world * cfg.grad_accum
     losses, outputs, started, cpu_started = [], [], time.perf_counter(), time.process_time()
     bar = tqdm(total=cfg.steps, initial=start, desc="training LoRA", unit="step", disable=not (main and cfg.progress), dynamic_ncols=True)
     for step in range(start, cfg.steps):
@@ -340,7 +343,7 @@ def train(cfg: TrainConfig, on_step: Callable[[int, float], None] | None = None)
     accelerator.wait_for_everyone()
     written = None
     if main:
-        state = lora_state_for_comfy(unwrapped, alpha, {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[cfg.save_dtype])
+        state = lora_state_for_comfy(unwrapped, alpha, DTYPES[cfg.save_dtype])
         written = save_lora(state, lora_path, cfg, settings, progress.step)
     accelerator.wait_for_everyone()
     accelerator.end_training()
