@@ -37,6 +37,7 @@ HALF_WINDOWS = (4, 8, 12)  # k: windows of 9, 17 and 25 frames (short and long d
 STILL = 4.0  # a block whose ends differ by less than this rms (grey levels) takes no part
 MIN_MOVING = 6  # blocks that must change between the ends (of 12)
 MAX_CORR = 0.4  # the end frames' correlation: two shots
+MAX_BLOCK_CORR = 0.5  # ... and block by block (median): the whole picture changes, not a few edges in it
 MAX_RESID = 0.25  # unexplained part of the interior frames, relative to the ends' difference
 MAX_SPREAD = 0.15  # disagreement of the blocks' mixing weights
 MID_WEIGHT = (0.25, 0.75)  # the centre frame is well inside the mix
@@ -79,49 +80,66 @@ def _blocks(frames: np.ndarray) -> np.ndarray:
             .transpose(0, 1, 3, 2, 4).reshape(n, rows * cols, -1))
 
 
-def is_blend(window: np.ndarray) -> bool:
-    """Is the middle of `window` (2k+1 grey frames) a mix of its two end frames, moving from one to the other?"""
+def _median(values: np.ndarray) -> np.ndarray:
+    """Median along the last axis (np.median's overhead dominates on a dozen numbers)."""
+    ordered = np.sort(values, axis=-1)
+    n = ordered.shape[-1]
+    return (ordered[..., (n - 1) // 2] + ordered[..., n // 2]) / 2
+
+
+def _ends_unlike(window: np.ndarray) -> bool:
     ends_a, ends_b = window[0] - window[0].mean(), window[-1] - window[-1].mean()
     norm = np.sqrt((ends_a * ends_a).sum() * (ends_b * ends_b).sum())
     if norm <= 0 or (ends_a * ends_b).sum() / norm > MAX_CORR:
         return False
+    blocks = _blocks(window[[0, -1]])
+    blocks = blocks - blocks.mean(-1, keepdims=True)
+    scale = np.sqrt((blocks[0] * blocks[0]).sum(-1) * (blocks[1] * blocks[1]).sum(-1))
+    return bool(_median((blocks[0] * blocks[1]).sum(-1) / np.maximum(scale, 1e-6)) <= MAX_BLOCK_CORR)
+
+
+def is_blend(window: np.ndarray) -> bool:
+    """Is the middle of `window` (2k+1 grey frames) a mix of its two end frames, moving from one to the other?"""
+    return _ends_unlike(window) and _mixes(window)
+
+
+def _mixes(window: np.ndarray) -> bool:
+    """The part of is_blend after its ends are known to be unlike (find tests that for many windows at once)."""
     blocks = _blocks(window)
     a, d = blocks[0], blocks[-1] - blocks[0]
     energy = (d * d).sum(-1)
-    rms = np.sqrt(energy / d.shape[-1])
-    moving = rms >= STILL
+    moving = energy >= STILL * STILL * d.shape[-1]
     if moving.sum() < MIN_MOVING:
         return False
-    inner, d, energy, rms = blocks[1:-1, moving] - a[moving], d[moving], energy[moving], rms[moving]
+    d, energy = d[moving], energy[moving]
+    share = energy / energy.sum()
+    middle = len(window) // 2
+    if not MID_WEIGHT[0] <= share @ (((blocks[middle, moving] - a[moving]) * d).sum(-1) / energy) <= MID_WEIGHT[1]:
+        return False
+    inner = blocks[1:-1, moving] - a[moving]
     weight = (inner * d).sum(-1) / energy  # (frames, blocks)
     left = inner - weight[..., None] * d
-    resid = np.sqrt((left * left).mean(-1)) / rms
-    share = energy / energy.sum()
-    mean = (weight * share).sum(-1)
-    spread = np.sqrt((((weight - mean[:, None]) ** 2) * share).sum(-1))
-    middle = mean[len(mean) // 2]
-    if not (MID_WEIGHT[0] <= middle <= MID_WEIGHT[1]):
+    resid = np.sqrt((left * left).mean(-1) / (energy / d.shape[-1]))
+    mean = weight @ share
+    spread = np.sqrt(((weight - mean[:, None]) ** 2) @ share)
+    if _median(resid).mean() > MAX_RESID or spread.mean() > MAX_SPREAD:
         return False
-    if np.median(resid, axis=1).mean() > MAX_RESID or spread.mean() > MAX_SPREAD:
-        return False
-    t = np.arange(len(mean), dtype=np.float64)
-    slope, offset = np.polyfit(t, mean, 1)
+    t = np.arange(len(mean)) - (len(mean) - 1) / 2  # a straight line through the mean weights: rising, and fitting
+    slope = (t @ (mean - mean.mean())) / (t @ t)
     total = ((mean - mean.mean()) ** 2).sum()
-    return bool(slope > 0 and total > 0 and 1 - ((mean - (slope * t + offset)) ** 2).sum() / total >= MIN_RAMP)
+    return bool(slope > 0 and total > 0 and slope * slope * (t @ t) / total >= MIN_RAMP)
 
 
 def find(thumbs: Thumbs, first: int, last: int, breaks: np.ndarray, cache: dict) -> list[tuple[int, int]]:
     """Dissolves (first frame, last frame) among window centres first..last. `breaks[n]`: frame n is a
     cut's first frame or blank (windows holding one are not dissolves). `cache` keeps verdicts per centre."""
     count = min(len(thumbs), len(breaks))
-    spans = []
-    for n in range(max(first, 0), min(last, count - 1) + 1):
-        if n not in cache:
-            cache[n] = _hit(thumbs, n, count, breaks)
-        if cache[n]:
-            spans.append(cache[n])
+    first, last = max(first, 0), min(last, count - 1)
+    todo = [n for n in range(first, last + 1) if n not in cache]
+    if todo:
+        _judge(thumbs, todo[0], todo[-1], count, breaks[:count], cache)
     merged: list[list[int]] = []
-    for a, b in sorted(spans):
+    for a, b in sorted(cache[n] for n in range(first, last + 1) if cache.get(n)):
         if merged and a <= merged[-1][1]:
             merged[-1][1] = max(merged[-1][1], b)
         else:
@@ -129,13 +147,31 @@ def find(thumbs: Thumbs, first: int, last: int, breaks: np.ndarray, cache: dict)
     return [_trim(thumbs, a, b) for a, b in merged]
 
 
-def _hit(thumbs: Thumbs, n: int, count: int, breaks: np.ndarray) -> tuple[int, int] | None:
+def _judge(thumbs: Thumbs, lo: int, hi: int, count: int, breaks: np.ndarray, cache: dict) -> None:
+    """Verdicts for centres lo..hi: each the first window (smallest k) that is a blend, or None. Most
+    windows fail the cheap tests of their ends' correlations (whole and per block), done for all
+    centres at once."""
+    start, end = max(lo - REACH, 0), min(hi + REACH, count - 1)
+    frames = thumbs.frames(start, end)
+    flat = frames.reshape(len(frames), -1)
+    unit = flat - flat.mean(1, keepdims=True)
+    unit /= np.maximum(np.linalg.norm(unit, axis=1, keepdims=True), 1e-6)
+    block = _blocks(frames)
+    block = block - block.mean(-1, keepdims=True)
+    block /= np.maximum(np.linalg.norm(block, axis=-1, keepdims=True), 1e-6)
+    held = np.concatenate([[0], np.cumsum(breaks)])  # held[j]: breaks among frames 0..j-1
+    for n in range(lo, hi + 1):
+        cache[n] = None
     for k in HALF_WINDOWS:
-        if n - k < 0 or n + k >= count or breaks[n - k + 1 : n + k + 1].any() or breaks[n - k]:
+        centres = np.arange(max(lo, k), min(hi, count - 1 - k) + 1)
+        if not len(centres):
             continue
-        if is_blend(thumbs.frames(n - k, n + k)):
-            return (n - k, n + k)
-    return None
+        corr = (unit[centres - k - start] * unit[centres + k - start]).sum(1)
+        block_corr = np.median((block[centres - k - start] * block[centres + k - start]).sum(-1), axis=1)
+        clear = held[centres + k + 1] - held[centres - k] == 0
+        for n in centres[(corr <= MAX_CORR) & (block_corr <= MAX_BLOCK_CORR) & clear]:
+            if cache[n] is None and _mixes(frames[n - k - start : n + k + 1 - start]):
+                cache[n] = (int(n) - k, int(n) + k)
 
 
 def _trim(thumbs: Thumbs, first: int, last: int) -> tuple[int, int]:

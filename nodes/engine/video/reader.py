@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import subprocess
 import threading
 from collections import deque
@@ -128,35 +129,55 @@ def _with_thumbs(path, skip, stride, cap, size, analysis, filters, header, thumb
     """iter_frames with a second output: the analysis branch's grey picture of every frame, raw, to
     `thumbs`. imageio-ffmpeg reads one output and learns its frame size from ffmpeg's log, which
     prints outputs in the order they start, not in command order; so ffmpeg is run here, with the
-    same decoding and the same conversion, reading frames of the size we asked for."""
-    info = probe(path)
-    if header is not None:
-        header.update({"fps": info.fps, "duration": info.duration, "size": size})
+    same decoding and the same conversion, reading frames of the size we asked for. What ffmpeg says
+    of the input (frame rate, duration) goes into `header` when the frames end."""
+    if not os.path.isfile(path):
+        raise DrawAVideoError(f"video file {path!r} does not exist; check the file name and folder.")
     width, height = size
-    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", "-i", path,
+    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-hide_banner", "-nostats", "-i", path,
                "-filter_complex", f"[0:v]split=2[pick][probe];[probe]{analysis},format=gray[thumbs];[pick]{filters}[out]",
                "-map", "[out]", "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "-sws_flags", SWS_FLAGS, "pipe:1",
                "-map", "[thumbs]", "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "gray", "-y", thumbs]
     process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    errors: deque[str] = deque(maxlen=20)
-    drain = threading.Thread(target=lambda: errors.extend(line.decode("utf-8", "replace").rstrip() for line in process.stderr), daemon=True)
+    log: deque[str] = deque(maxlen=200)
+    drain = threading.Thread(target=lambda: log.extend(line.decode("utf-8", "replace").rstrip() for line in process.stderr), daemon=True)
     drain.start()
     frame_bytes = width * height * 3
+    count = 0
     try:
-        count = 0
         while cap is None or count < cap:
             raw = process.stdout.read(frame_bytes)
-            if not raw:
-                break
             if len(raw) < frame_bytes:
-                drain.join(timeout=5)
-                detail = next((line for line in errors if line), "end of file within a frame")
-                raise DrawAVideoError(f"video {os.path.basename(path)!r} is damaged: frame {count} was cut short ({detail})")
+                break
             yield skip + count * stride, np.frombuffer(raw, np.uint8).reshape(height, width, 3)
             count += 1
     finally:
+        finished = process.poll() is not None or (cap is None or count < cap)
         if process.poll() is None:
             process.kill()
         process.stdout.close()
-        process.wait()
+        code = process.wait()
         drain.join(timeout=5)
+        said = "\n".join(log)
+        if header is not None:
+            header.update(_input_facts(said), size=size)
+    if count == 0 and finished and code != 0:
+        problem = next((line for line in log if "Error" in line or "Invalid" in line or "No such" in line), "no detail")
+        problem = re.sub(r"\[[^\]]* @ 0x[0-9a-f]+\]\s*", "", problem)  # "[in#0 @ 0x55...]": differs from run to run
+        raise DrawAVideoError(f"cannot read video {os.path.basename(path)!r}: ffmpeg found no video stream ({problem.strip()}).")
+    if finished and len(raw) not in (0, frame_bytes):
+        raise DrawAVideoError(f"video {os.path.basename(path)!r} is damaged: frame {count} was cut short")
+
+
+def _input_facts(said: str) -> dict:
+    """Frame rate and duration of the input, from ffmpeg's log of it (as imageio-ffmpeg reads them)."""
+    facts = {"fps": 0.0, "duration": 0.0}
+    duration = re.search(r"Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)", said)
+    if duration:
+        hours, minutes, seconds = duration.groups()
+        facts["duration"] = int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    stream = next((line for line in said.splitlines() if line.lstrip().startswith("Stream #0:") and " Video: " in line), "")
+    rate = re.search(r" (\d+(?:\.\d+)?) fps", stream) or re.search(r" (\d+(?:\.\d+)?) tbr", stream)
+    if rate:
+        facts["fps"] = float(rate.group(1))
+    return facts
