@@ -5,7 +5,8 @@
 Writes 3 clips x 600 frames at 640x360 (H.264, moving content), then times
 (a) decode only: ffmpeg decodes every frame to raw RGB, piped to Python and dropped;
 (b) building the dataset: stride 10, the default 4x4 layout of 320x192 cells, with shot-change
-    detection on every source frame (ffmpeg scdet + signalstats on a 160x96 copy, same decoding pass);
+    detection on every source frame (ffmpeg scdet + signalstats on a 160x96 copy, same decoding pass,
+    and the dissolve test on the 64x48 grey copy that pass writes);
 (c) re-running it (every grid kept: the resume path);
 (d) building it again into a new folder with shot detection off (cut_threshold 0), for its cost.
 Throughputs are in source frames per second; the ratio is (b) / (a). CPU seconds

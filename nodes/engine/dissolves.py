@@ -41,6 +41,7 @@ MAX_BLOCK_CORR = 0.5  # ... and block by block (median): the whole picture chang
 MAX_RESID = 0.25  # unexplained part of the interior frames, relative to the ends' difference
 MAX_SPREAD = 0.15  # disagreement of the blocks' mixing weights
 MID_WEIGHT = (0.25, 0.75)  # the centre frame is well inside the mix
+PRE_RESID = 0.5  # quick look at the centre frame alone (whole picture): dissolves leave <= 0.44 of the ends' difference
 MIN_RAMP = 0.9  # the mean weight rises steadily across the window (R^2 of a straight line)
 EDGE = 0.1  # trimmed dissolve: from the first frame mixed beyond this to the last short of 1 - this
 REACH = max(HALF_WINDOWS)
@@ -149,8 +150,8 @@ def find(thumbs: Thumbs, first: int, last: int, breaks: np.ndarray, cache: dict)
 
 def _judge(thumbs: Thumbs, lo: int, hi: int, count: int, breaks: np.ndarray, cache: dict) -> None:
     """Verdicts for centres lo..hi: each the first window (smallest k) that is a blend, or None. Most
-    windows fail the cheap tests of their ends' correlations (whole and per block), done for all
-    centres at once."""
+    windows fail the cheap tests, done for all centres at once: their ends' correlations (whole and
+    per block), the middle frame's mixing weight and what that mix leaves of it."""
     start, end = max(lo - REACH, 0), min(hi + REACH, count - 1)
     frames = thumbs.frames(start, end)
     flat = frames.reshape(len(frames), -1)
@@ -169,7 +170,14 @@ def _judge(thumbs: Thumbs, lo: int, hi: int, count: int, breaks: np.ndarray, cac
         corr = (unit[centres - k - start] * unit[centres + k - start]).sum(1)
         block_corr = np.median((block[centres - k - start] * block[centres + k - start]).sum(-1), axis=1)
         clear = held[centres + k + 1] - held[centres - k] == 0
-        for n in centres[(corr <= MAX_CORR) & (block_corr <= MAX_BLOCK_CORR) & clear]:
+        before, after = flat[centres - k - start], flat[centres + k - start]
+        d = after - before
+        energy = np.maximum((d * d).sum(1), 1e-6)
+        middle = flat[centres - start] - before
+        weight = (middle * d).sum(1) / energy  # the whole picture's; loose bounds: _mixes weighs the blocks that move
+        left = ((middle - weight[:, None] * d) ** 2).sum(1) / energy  # what that mix leaves of the middle frame
+        mixed = (weight >= MID_WEIGHT[0] - 0.1) & (weight <= MID_WEIGHT[1] + 0.1) & (left <= PRE_RESID ** 2)
+        for n in centres[(corr <= MAX_CORR) & (block_corr <= MAX_BLOCK_CORR) & clear & mixed]:
             if cache[n] is None and _mixes(frames[n - k - start : n + k + 1 - start]):
                 cache[n] = (int(n) - k, int(n) + k)
 

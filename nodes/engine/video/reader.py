@@ -139,6 +139,7 @@ def _with_thumbs(path, skip, stride, cap, size, analysis, filters, header, thumb
                "-map", "[out]", "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "-sws_flags", SWS_FLAGS, "pipe:1",
                "-map", "[thumbs]", "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "gray", "-y", thumbs]
     process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _widen(process.stdout)
     log: deque[str] = deque(maxlen=200)
     drain = threading.Thread(target=lambda: log.extend(line.decode("utf-8", "replace").rstrip() for line in process.stderr), daemon=True)
     drain.start()
@@ -167,6 +168,17 @@ def _with_thumbs(path, skip, stride, cap, size, analysis, filters, header, thumb
         raise DrawAVideoError(f"cannot read video {os.path.basename(path)!r}: ffmpeg found no video stream ({problem.strip()}).")
     if finished and len(raw) not in (0, frame_bytes):
         raise DrawAVideoError(f"video {os.path.basename(path)!r} is damaged: frame {count} was cut short")
+
+
+def _widen(pipe) -> None:
+    """A 1 MiB pipe (Linux; 64 KiB is the default) holds a few picked frames, so ffmpeg decodes on while
+    Python judges grids, instead of waiting mid-frame. Elsewhere, or when refused, the pipe stays as it is."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(pipe.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
+    except (ImportError, OSError):
+        pass
 
 
 def _input_facts(said: str) -> dict:
