@@ -33,7 +33,7 @@ import numpy as np
 THUMB_SIZE = (64, 48)  # the grey copy ffmpeg writes of every frame (width, height)
 FRAME_BYTES = THUMB_SIZE[0] * THUMB_SIZE[1]
 BLOCKS = (3, 4)  # rows, columns
-HALF_WINDOWS = (4, 8, 12)  # k: windows of 9, 17 and 25 frames (short and long dissolves)
+HALF_WINDOWS = (6, 12)  # k: windows of 13 and 25 frames (short and long dissolves)
 STILL = 4.0  # a block whose ends differ by less than this rms (grey levels) takes no part
 MIN_MOVING = 6  # blocks that must change between the ends (of 12)
 MAX_CORR = 0.4  # the end frames' correlation: two shots

@@ -50,7 +50,7 @@ def analysis_filter(metadata_file: str) -> str:
     """The ffmpeg filter chain that measures every frame and prints it to `metadata_file` (a safe path)."""
     (width, height), (small_w, small_h) = ANALYSIS_SIZE, STATS_SIZE
     return (f"scale={width}:{height}:flags=area,format=yuv420p,scdet=threshold=100,"
-            f"scale={small_w}:{small_h}:flags=area,signalstats,metadata=mode=print:file={metadata_file}:direct=1")
+            f"scale={small_w}:{small_h}:flags=area,signalstats,metadata=mode=print:file={metadata_file}")
 
 
 @dataclass(frozen=True)
