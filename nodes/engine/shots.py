@@ -10,7 +10,9 @@ below ~4), and `signalstats` the frame's luma percentiles. From those:
 - a blank frame: nearly flat luma (10th..90th percentile within a few levels):
   black leader, a white flash, a grey card;
 - a fade: the frames leading into or out of a blank frame while contrast keeps
-  shrinking towards it (fade to black/white) or growing away from it (fade from).
+  shrinking towards it (fade to black/white) or growing away from it (fade from);
+- a dissolve: frames that are mixes of the frames either side of them, from one shot to
+  another (dissolves.py, on the 64x48 grey copy of every frame the same branch writes).
 
     >>> log = ShotLog(cut_threshold=6.0)
     >>> log.read(path_of_metadata_file, final=True)
@@ -26,6 +28,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+
+import numpy as np
+
+from . import dissolves
 
 # scdet scores on 160x96 copies of real footage (tests/data/footage/README.md): cuts 9.9-37 (a
 # cut between two dark shots 9.9), continuous motion, camera pans and fades at most 3.9.
@@ -49,7 +55,7 @@ def analysis_filter(metadata_file: str) -> str:
 
 @dataclass(frozen=True)
 class ShotEvent:
-    kind: str  # "cut", "blank" or "fade"
+    kind: str  # "cut", "blank", "fade" or "dissolve"
     first: int  # first source frame it touches (a cut: the new shot's first frame)
     last: int
     reason: str  # for people: "cut at frame 98", "fade from black, frames 0-9"
@@ -64,8 +70,13 @@ class ShotEvent:
 class ShotLog:
     """Per-frame measurements of one video, read from ffmpeg's metadata print as it grows."""
 
-    def __init__(self, cut_threshold: float = DEFAULT_CUT_THRESHOLD):
+    def __init__(self, cut_threshold: float = DEFAULT_CUT_THRESHOLD, thumbs: str | None = None):
+        """`thumbs`: the raw grey copies of every frame (video.reader.iter_frames(thumbs=...)); without
+        them there is no dissolve test."""
         self.cut_threshold = cut_threshold
+        self.thumbs = dissolves.Thumbs(thumbs) if thumbs else None
+        self._blends: dict = {}  # window centre -> the dissolve window it is the middle of, or None
+        self._breaks: list[bool] = []  # per frame: a cut's first frame or blank
         self.score: list[float] = []
         self.spread: list[float] = []
         self.mean: list[float] = []
@@ -107,7 +118,9 @@ class ShotLog:
 
     def ready(self, last: int) -> bool:
         """Is enough known to judge a grid that ends at source frame `last`?"""
-        return self.final or len(self) > last + MAX_FADE + 1
+        if self.thumbs is None:
+            return self.final or len(self) > last + MAX_FADE + 1
+        return self.final or min(len(self), len(self.thumbs)) > last + MAX_FADE + dissolves.REACH + 1
 
     # -- events -----------------------------------------------------------------
 
@@ -150,7 +163,16 @@ class ShotLog:
             if event.touches(first, last):
                 events.append(event)
             n = run_end + 1
+        events += [e for e in self._dissolves(first, last) if e.touches(first, last)]
         return sorted(events, key=lambda e: (e.first, e.kind))
+
+    def _dissolves(self, first: int, last: int) -> list[ShotEvent]:
+        if self.thumbs is None:
+            return []
+        self._breaks += [self._cut(n) or self._blank(n) for n in range(len(self._breaks), len(self))]
+        breaks = np.array(self._breaks, bool)
+        found = dissolves.find(self.thumbs, first - MAX_FADE, last + MAX_FADE, breaks, self._blends)
+        return [ShotEvent("dissolve", a, b, f"dissolve, frames {a}-{b}") for a, b in found]
 
     def _cut_event(self, n: int) -> ShotEvent:
         return ShotEvent("cut", n, n, f"cut at frame {n}")
@@ -180,11 +202,13 @@ def measure(path: str, cut_threshold: float = DEFAULT_CUT_THRESHOLD) -> ShotLog:
 
     temp = tempfile.mkdtemp(prefix="drawavideo-shots-")
     try:
-        shots_file, log = os.path.join(temp, "shots.txt"), ShotLog(cut_threshold)
-        with closing(iter_frames(path, stride=1 << 30, size=(16, 16), analysis=analysis_filter(shots_file))) as frames:
+        shots_file, thumbs = os.path.join(temp, "shots.txt"), os.path.join(temp, "thumbs.gray")
+        log = ShotLog(cut_threshold, thumbs)
+        with closing(iter_frames(path, stride=1 << 30, size=(16, 16), analysis=analysis_filter(shots_file), thumbs=thumbs)) as frames:
             for _ in frames:  # only frame 0 is piped; the analysis branch sees them all
                 pass
         log.read(shots_file, final=True)
+        log.thumbs.hold()
         return log
     finally:
         shutil.rmtree(temp, ignore_errors=True)

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+import subprocess
 import threading
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -75,7 +78,7 @@ def probe(path: str) -> VideoInfo:
 
 def iter_frames(
     path: str, stride: int = 1, skip: int = 0, cap: int | None = None, size: tuple[int, int] | None = None,
-    analysis: str | None = None, header: dict | None = None,
+    analysis: str | None = None, header: dict | None = None, thumbs: str | None = None,
 ) -> Iterator[tuple[int, np.ndarray]]:
     """Yield (source frame index, HxWx3 uint8 RGB) for frames skip, skip+stride, ... (at most `cap`).
 
@@ -84,6 +87,8 @@ def iter_frames(
     frames are piped to Python. A file that ends early (truncated) yields what ffmpeg could decode.
     `analysis` is an ffmpeg filter chain that also sees every decoded frame, in the same decoding
     pass, on a branch of its own (shots.analysis_filter: it prints per-frame measurements to a file).
+    With `thumbs`, a file path, that branch's last picture of every frame is also written there, as
+    raw 8-bit grey (the dissolve test reads it; shots.analysis_filter ends at the right size).
     `header`, a dict, receives what ffmpeg says of the file (its "fps" and "duration") once it is open.
     """
     if stride < 1 or skip < 0 or (cap is not None and cap < 0):
@@ -95,11 +100,17 @@ def iter_frames(
     if size is not None:
         width, height = size
         filters += f",scale={width}:{height}:force_original_aspect_ratio=increase:flags=lanczos,crop={width}:{height}"
+    if analysis and thumbs:
+        if size is None:
+            raise DrawAVideoError("iter_frames(thumbs=...) needs a size for the picked frames.")
+        yield from _with_thumbs(path, skip, stride, cap, size, analysis, filters, header, thumbs)
+        return
     if analysis:
-        graph = ["-filter_complex", f"[0:v]split=2[pick][probe];[probe]{analysis},nullsink;[pick]{filters}[out]", "-map", "[out]"]
+        graph = ["-filter_complex", f"[0:v]split=2[pick][probe];[probe]{analysis},nullsink;[pick]{filters}[out]", "-map", "[out]",
+                 "-fps_mode", "passthrough"]
     else:
-        graph = ["-vf", filters]
-    meta, frames = _open(path, graph + ["-fps_mode", "passthrough"], resizes=size is not None)
+        graph = ["-vf", filters, "-fps_mode", "passthrough"]
+    meta, frames = _open(path, graph, resizes=size is not None)
     if header is not None:
         header.update(meta)
     width, height = meta["size"]
@@ -112,3 +123,73 @@ def iter_frames(
         raise DrawAVideoError(f"video {os.path.basename(path)!r} is damaged: {str(exc).splitlines()[0]}") from None
     finally:
         frames.close()
+
+
+def _with_thumbs(path, skip, stride, cap, size, analysis, filters, header, thumbs) -> Iterator[tuple[int, np.ndarray]]:
+    """iter_frames with a second output: the analysis branch's grey picture of every frame, raw, to
+    `thumbs`. imageio-ffmpeg reads one output and learns its frame size from ffmpeg's log, which
+    prints outputs in the order they start, not in command order; so ffmpeg is run here, with the
+    same decoding and the same conversion, reading frames of the size we asked for. What ffmpeg says
+    of the input (frame rate, duration) goes into `header` when the frames end."""
+    if not os.path.isfile(path):
+        raise DrawAVideoError(f"video file {path!r} does not exist; check the file name and folder.")
+    width, height = size
+    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-hide_banner", "-nostats", "-i", path,
+               "-filter_complex", f"[0:v]split=2[pick][probe];[probe]{analysis},format=gray[thumbs];[pick]{filters}[out]",
+               "-map", "[out]", "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "-sws_flags", SWS_FLAGS, "pipe:1",
+               "-map", "[thumbs]", "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "gray", "-y", thumbs]
+    process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _widen(process.stdout)
+    log: deque[str] = deque(maxlen=200)
+    drain = threading.Thread(target=lambda: log.extend(line.decode("utf-8", "replace").rstrip() for line in process.stderr), daemon=True)
+    drain.start()
+    frame_bytes = width * height * 3
+    count = 0
+    try:
+        while cap is None or count < cap:
+            raw = process.stdout.read(frame_bytes)
+            if len(raw) < frame_bytes:
+                break
+            yield skip + count * stride, np.frombuffer(raw, np.uint8).reshape(height, width, 3)
+            count += 1
+    finally:
+        finished = process.poll() is not None or (cap is None or count < cap)
+        if process.poll() is None:
+            process.kill()
+        process.stdout.close()
+        code = process.wait()
+        drain.join(timeout=5)
+        said = "\n".join(log)
+        if header is not None:
+            header.update(_input_facts(said), size=size)
+    if count == 0 and finished and code != 0:
+        problem = next((line for line in log if "Error" in line or "Invalid" in line or "No such" in line), "no detail")
+        problem = re.sub(r"\[[^\]]* @ 0x[0-9a-f]+\]\s*", "", problem)  # "[in#0 @ 0x55...]": differs from run to run
+        raise DrawAVideoError(f"cannot read video {os.path.basename(path)!r}: ffmpeg found no video stream ({problem.strip()}).")
+    if finished and len(raw) not in (0, frame_bytes):
+        raise DrawAVideoError(f"video {os.path.basename(path)!r} is damaged: frame {count} was cut short")
+
+
+def _widen(pipe) -> None:
+    """A 1 MiB pipe (Linux; 64 KiB is the default) holds a few picked frames, so ffmpeg decodes on while
+    Python judges grids, instead of waiting mid-frame. Elsewhere, or when refused, the pipe stays as it is."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(pipe.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
+    except (ImportError, OSError):
+        pass
+
+
+def _input_facts(said: str) -> dict:
+    """Frame rate and duration of the input, from ffmpeg's log of it (as imageio-ffmpeg reads them)."""
+    facts = {"fps": 0.0, "duration": 0.0}
+    duration = re.search(r"Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)", said)
+    if duration:
+        hours, minutes, seconds = duration.groups()
+        facts["duration"] = int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    stream = next((line for line in said.splitlines() if line.lstrip().startswith("Stream #0:") and " Video: " in line), "")
+    rate = re.search(r" (\d+(?:\.\d+)?) fps", stream) or re.search(r" (\d+(?:\.\d+)?) tbr", stream)
+    if rate:
+        facts["fps"] = float(rate.group(1))
+    return facts
