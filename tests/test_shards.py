@@ -154,6 +154,37 @@ def test_cancel_leaves_whole_shards_only_and_resume_finishes(tmp_path):
     assert len(load_training_dataset(shards)[0]) == 7
 
 
+class GarbageCLIP(FakeCLIP):
+    """A text encoder with weights left as uninitialised memory (the NaN LoRA of issue 12): NaN for one caption."""
+
+    def encode_from_tokens_scheduled(self, tokens):
+        out = super().encode_from_tokens_scheduled(tokens)
+        if self.texts[-1] == "caption b":
+            out[0][0] = torch.full_like(out[0][0], float("nan"))
+        return out
+
+
+class GarbageVAE(FakeVAE):
+    def encode(self, image):
+        latent = super().encode(image)
+        if self.calls == 5:
+            latent[0, 3, 0, 0] = float("inf")
+        return latent
+
+
+def test_nan_conditioning_or_latent_stops_before_any_shard_carries_it(tmp_path):
+    grids, shards = tmp_path / "grids", tmp_path / "latents"
+    write_grids(grids, 7)
+    with pytest.raises(DrawAVideoError, match="text encoder gave NaN.*'caption b'.*clip missing"):
+        encode(grids, shards, FakeVAE(), GarbageCLIP(), shard_size=1)
+    assert sorted(os.listdir(shards)) == [INDEX_NAME, "shard_0000.pkl"]  # grid 0 ("caption a") only
+    with pytest.raises(DrawAVideoError, match="VAE gave NaN or infinite values for grid 'clip_g0004'"):
+        encode(grids, shards, GarbageVAE(), FakeCLIP(), shard_size=3)
+    latents, conditioning = load_training_dataset(shards)
+    assert len(latents) == 3 and all(torch.isfinite(x["samples"]).all() for x in latents)
+    assert all(torch.isfinite(c[0][0]).all() for c in conditioning)
+
+
 def test_node_reads_the_input_folder_and_writes_into_the_output_folder(pack_folders):
     write_grids(pack_folders["input"] / "draw_a_video_grids", 3)
     vae, clip = FakeVAE(), FakeCLIP()

@@ -19,6 +19,12 @@ def test_non_finite_loss_names_its_step(bad):
         CheckTrainedLoraNode().check(LORA, {"loss": [0.4, 0.3, bad, 0.2]}, 2500)
 
 
+def test_nan_from_the_first_step_points_at_the_model_files():
+    """Issue 12's NaN LoRA: NaN conditioning from a text encoder with uninitialised weights, NaN at step 1."""
+    with pytest.raises(DrawAVideoError, match="at step 1 of 1.*'clip missing' or 'Missing VAE keys'"):
+        CheckTrainedLoraNode().check(LORA, {"loss": [float("nan")]}, 1)
+
+
 def test_non_finite_tensor_is_named():
     broken = {**LORA, "y.lora_down.weight": torch.tensor([[1.0, float("nan")]], dtype=torch.bfloat16)}
     with pytest.raises(DrawAVideoError, match=r"1 of 3 tensors \(first: y.lora_down.weight\)"):

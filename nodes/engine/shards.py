@@ -15,6 +15,8 @@ captions (torch.save keeps one copy of a tensor per shard however often it is li
 Resumable: `draw_a_video_shards.json` records which grids each shard holds; a shard whose grids are
 unchanged is kept, not encoded again. Shards are written under a temporary name and renamed, so a
 cancel leaves no half-written shard; a folder holding shards this did not write is refused.
+A latent or caption conditioning holding NaN or infinity stops the run with an error naming the
+grid or caption (an incomplete VAE or text-encoder file gives those), so no shard ever carries one.
 """
 
 from __future__ import annotations
@@ -101,6 +103,17 @@ class ShardSummary:
         )
 
 
+def all_finite(value) -> bool:
+    """True when every floating tensor in a latent or conditioning (nested lists, tuples, dicts) is finite."""
+    if torch.is_tensor(value):
+        return not value.is_floating_point() or bool(torch.isfinite(value).all())
+    if isinstance(value, dict):
+        return all(all_finite(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return all(all_finite(v) for v in value)
+    return True
+
+
 def _read_index(folder: str) -> dict:
     path = os.path.join(folder, INDEX_NAME)
     if not os.path.isfile(path):
@@ -173,11 +186,26 @@ def encode_grid_dataset(
         for grid in members:
             check_cancel()
             start = time.perf_counter()
-            latents.append({"samples": encode_image(load_grid(grid.image))})
+            latent = encode_image(load_grid(grid.image))
+            if not all_finite(latent):
+                raise DrawAVideoError(
+                    f"the VAE gave NaN or infinite values for grid {grid.name!r}: no shard holding it is written "
+                    "(a LoRA trained on it would be NaN). Check the VAE file: ComfyUI's log says 'Missing VAE keys' "
+                    "when a file lacks weights, and those are then left as uninitialised memory."
+                )
+            latents.append({"samples": latent})
             summary.seconds["vae"] += time.perf_counter() - start
             if grid.caption not in conditioning:
                 start = time.perf_counter()
-                conditioning[grid.caption] = encode_text(grid.caption)
+                encoded = encode_text(grid.caption)
+                if not all_finite(encoded):
+                    raise DrawAVideoError(
+                        f"the text encoder gave NaN or infinite values for caption {grid.caption!r}: no shard is "
+                        "written (a LoRA trained on it would be NaN). Its weights are incomplete or damaged: ComfyUI "
+                        "logs 'clip missing: [...]' when a text-encoder file lacks weights, and leaves those as "
+                        "uninitialised memory. Load complete CLIP-L and T5-XXL files in DualCLIPLoader."
+                    )
+                conditioning[grid.caption] = encoded
                 summary.seconds["text"] += time.perf_counter() - start
                 summary.captions_encoded += 1
             conds.append(conditioning[grid.caption])

@@ -36,10 +36,14 @@ def check_training(state: Mapping[str, torch.Tensor], losses: Sequence[float] | 
     losses = list(losses or [])
     step = first_bad_step(losses)
     if step is not None:
+        first = (
+            " A NaN from the first step on means NaN conditioning or latents: look for 'clip missing' or 'Missing "
+            "VAE keys' in ComfyUI's log (a model file lacking weights leaves them as uninitialised memory)."
+            if step == 1 else " Check the dataset (Encode Grid Dataset's summary) and lower learning_rate."
+        )
         raise DrawAVideoError(
             f"training loss is {losses[step - 1]} at step {step}{total}: the LoRA is not passed on, so nothing is "
-            "saved. Check the dataset (Encode Grid Dataset's summary) and lower learning_rate; see the README's "
-            "training section for known causes."
+            f"saved.{first} See the README's training section for known causes."
         )
     if not state:
         raise DrawAVideoError("the trained LoRA holds no tensors; connect Train LoRA's lora output.")

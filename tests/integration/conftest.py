@@ -23,8 +23,9 @@ Environment:
                              "--preview-method latent2rgb" (the live player's browser check).
 
 The server runs with --cpu on 127.0.0.1 and a free port, loads this repo as
-custom_nodes/ComfyUI-Draw-a-Video (a symlink in a temp folder), finds the tiny
-models through an extra_model_paths yaml, and writes output, input, temp and
+custom_nodes/ComfyUI-Draw-a-Video (a symlink in a temp folder) next to the test-only
+extension comfy_fixture/ (it makes the weights the tiny T5 file leaves out exact zeros,
+see tiny_models.py), finds the tiny models through an extra_model_paths yaml, and writes output, input, temp and
 user files to temp folders. The yaml also lists the server's output/loras as a
 `loras` folder (OUTPUT_MODEL_FOLDERS), so a LoRA that SaveLoRA writes there is a
 choice of LoraLoaderModelOnly in the same session (ComfyUI rescans a model folder
@@ -60,6 +61,7 @@ import pytest
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parents[1]          # the pack itself: it holds __init__.py
 PACK_FOLDER_NAME = "ComfyUI-Draw-a-Video"
+FIXTURE_EXTENSION = "draw_a_video_test_fixture"  # comfy_fixture/, linked next to the pack
 MODEL_FOLDERS = ("diffusion_models", "text_encoders", "clip", "vae", "loras", "checkpoints", "diffusers")
 # ComfyUI model folder -> sub-folder of the server's output folder that is searched too (SaveLoRA's
 # "loras/..." prefix writes there): what a workflow trains, a later prompt can load by file name.
@@ -347,6 +349,8 @@ def running_comfy_server(tmp_path_factory, front_end_root: str | None = None):
     for d in dirs.values():
         d.mkdir()
     (dirs["custom_nodes"] / PACK_FOLDER_NAME).symlink_to(REPO_ROOT, target_is_directory=True)
+    # Test-only: the tiny T5's left-out weights become exact zeros, not reused memory (tiny_models.py).
+    (dirs["custom_nodes"] / FIXTURE_EXTENSION).symlink_to(HERE / "comfy_fixture", target_is_directory=True)
     extra_paths = root / "extra_model_paths.yaml"
     _write_extra_model_paths(extra_paths, dirs["custom_nodes"], cache, output=dirs["output"])
     log_path = root / "comfyui.log"

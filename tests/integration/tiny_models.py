@@ -36,11 +36,18 @@ Why each size is what it is -- ComfyUI 0.8.0 decides most shapes itself:
 * T5-XXL. Its shape also comes from ComfyUI's config file (24 blocks, 4096
   wide, 4.7B parameters): far too big to store. The file holds only the small
   tensors -- every RMSNorm scale and the relative attention bias (~0.4 MiB).
-  ComfyUI warns "clip missing: [...]" and leaves the large weights as fresh,
-  never-written allocations; each one is >= 32 MiB, so the C allocator maps
-  them straight from the kernel and they read as zeros (the T5 output is then
-  all zeros, which the DiT takes fine). Small tensors could come from reused
-  heap memory, which is why all of them are stored. Encoding one prompt still
+  ComfyUI warns "clip missing: [...]" and leaves the 169 large weights (96 of
+  32 MiB, 72 of 80 MiB, the 251 MiB embedding) as never-written `torch.empty`
+  allocations. Those are NOT reliably zero: once glibc has freed an mmapped
+  block its mmap threshold rises to 32 MiB, and a 32 MiB request is then served
+  from any freed heap hole big enough -- memory that held earlier latents,
+  activations or weights. A few garbage weights make the whole T5 output NaN,
+  so the conditioning, the loss and the trained LoRA are NaN (this was the NaN
+  LoRA of issue 12; `nan_repro.py` makes it happen on purpose). The test server
+  therefore loads the extension in `comfy_fixture/` (tests only): after
+  ComfyUI's own text-encoder load it points every weight the file left out at
+  fresh anonymous zero pages (`zero_unwritten`), so the T5 output is exactly
+  zero, as designed, and costs no RAM until written. Encoding one prompt still
   multiplies through 4.7B (zero) weights: the slowest step of a tiny run, from
   ~30 s to a few minutes on 2 CPU cores depending on load. ComfyUI caches the
   result, so tests should reuse prompt texts.
@@ -80,6 +87,7 @@ interpreter and in ComfyUI's venv alike). Run it directly to fill a folder:
 from __future__ import annotations
 
 import math
+import mmap
 import os
 import sys
 from pathlib import Path
@@ -338,6 +346,69 @@ def build_fill_dit() -> dict[str, torch.Tensor]:
 
 BUILDERS = {"dit": build_dit, "dit_fill": build_fill_dit, "clip_l": build_clip_l, "t5xxl": build_t5xxl, "vae": build_vae, "lora": build_lora,
             "vae_fast": build_taef1_vae}
+
+
+# ------------------------------------------------- weights the files leave out
+def zero_pages(shape, dtype: torch.dtype) -> torch.Tensor:
+    """A CPU tensor of exact zeros on fresh anonymous pages (the kernel's zero page until written).
+
+    Unlike `torch.zeros`, it costs no resident memory while only read; unlike `torch.empty`, it can
+    never hand back a reused heap block holding old floats.
+    """
+    shape = tuple(shape)
+    numel = math.prod(shape)
+    if numel == 0:
+        return torch.zeros(shape, dtype=dtype)
+    pages = mmap.mmap(-1, numel * dtype.itemsize)  # anonymous and private: zero-filled by the kernel
+    return torch.frombuffer(pages, dtype=dtype, count=numel).view(shape)  # the tensor keeps `pages` alive
+
+
+def zero_unwritten(module: torch.nn.Module, names) -> int:
+    """Point the parameters/buffers `names` of `module` (what load_state_dict left missing) at zero pages.
+
+    Returns how many were replaced. Tensors not on the CPU are zeroed in place.
+    """
+    tensors = dict(module.named_parameters())
+    tensors.update(module.named_buffers())
+    count = 0
+    for name in names:
+        tensor = tensors.get(name)
+        if tensor is None or not tensor.is_floating_point():
+            continue
+        if tensor.device.type == "cpu":
+            tensor.data = zero_pages(tensor.shape, tensor.dtype)
+        else:
+            tensor.data.zero_()
+        count += 1
+    return count
+
+
+def install_zeroed_text_encoder_weights(sd1_clip) -> bool:
+    """Make ComfyUI's text-encoder loads zero what a file leaves out (call with comfy.sd1_clip).
+
+    Wraps `SDClipModel.load_sd` (the load every CLIP-L/T5 file of DualCLIPLoader goes through): ComfyUI
+    loads as usual, logs its "clip missing" line as usual, then the missing weights become exact zeros.
+    For the test server only (comfy_fixture/); returns False if it was already installed.
+    """
+    model = sd1_clip.SDClipModel
+    if getattr(model.load_sd, "zeroes_unwritten", False):
+        return False
+    original = model.load_sd
+
+    def load_sd(self, sd):
+        result = original(self, sd)
+        missing = getattr(result, "missing_keys", None)
+        if missing is None:  # a plain (missing, unexpected) pair
+            missing = result[0]
+        count = zero_unwritten(self.transformer, missing)
+        if count:
+            print(f"[draw-a-video tests] {count} text-encoder weights the file leaves out set to zero "
+                  "(fresh pages, not reused memory)", flush=True)
+        return result
+
+    load_sd.zeroes_unwritten = True
+    model.load_sd = load_sd
+    return True
 
 
 # ----------------------------------------------------------------------- writing
