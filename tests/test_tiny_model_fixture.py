@@ -4,17 +4,17 @@ ComfyUI leaves every weight a model file does not hold as `torch.empty` memory. 
 holds only T5's small tensors, so 169 weights of 32-251 MiB are left like that; a reused heap block
 makes them garbage and the T5 output NaN. tests/integration/tiny_models.py points them at fresh zero
 pages instead (zero_unwritten, installed into the integration server by comfy_fixture/).
+
+That a reused block does hold old NaNs depends on the allocator and on what the process did before;
+tests/integration/test_nan_cause.py shows it with ComfyUI's own loaders. Here: that the fix is exact.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import platform
-import sys
 import threading
 from pathlib import Path
 
-import pytest
 import torch
 
 _spec = importlib.util.spec_from_file_location("tiny_models_under_test", Path(__file__).parent / "integration" / "tiny_models.py")
@@ -22,7 +22,6 @@ tiny_models = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(tiny_models)
 
 T5_ATTENTION = (4096, 4096)  # a T5-XXL q/k/v/o weight: 32 MiB in fp16, the size that can come from a reused block
-GLIBC = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
 
 
 def _in_worker_thread(fn):
@@ -44,20 +43,6 @@ def _free_nan_blocks(pins: list) -> None:
         if i % 2 == 1:
             pins.append(torch.empty(2**16))
     del blocks
-
-
-@pytest.mark.skipif(not GLIBC, reason="the reuse pattern shown is glibc malloc's")
-def test_an_unwritten_t5_sized_weight_can_hold_old_nans():
-    """The cause itself: torch.empty of a 32 MiB weight after the heap held NaNs is not zero."""
-
-    def run():
-        pins = []
-        _free_nan_blocks(pins)
-        weight = torch.empty(T5_ATTENTION, dtype=torch.float16)
-        return int((~torch.isfinite(weight)).sum()), int((weight != 0).sum())
-
-    nonfinite, nonzero = _in_worker_thread(run)
-    assert nonfinite > 1_000_000 and nonzero > 1_000_000
 
 
 def test_zero_pages_are_exact_zeros_even_after_the_heap_held_nans():
