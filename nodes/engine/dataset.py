@@ -176,7 +176,7 @@ class _Builder:
         self.summary.reports.append(report)
         temp = tempfile.mkdtemp(prefix="drawavideo-shots-") if self.threshold > 0 else None
         shots_file = os.path.join(temp, "shots.txt") if temp else None
-        thumbs_file = os.path.join(temp, "thumbs.gray") if temp else None
+        thumbs_file = os.path.join(temp, "thumbs.yuv") if temp else None
         log = ShotLog(self.threshold, thumbs_file) if temp else None
         buffer: dict[int, np.ndarray] = {}  # sampled index -> cell-sized frame
         waiting: deque[tuple[int, np.ndarray | None]] = deque()  # (grid, its cells; None: done before)

@@ -7,7 +7,7 @@ whole picture, rising with time, while A and B themselves look nothing alike (tw
 inside one shot makes end frames unlike each other too, but the frames between them are then
 moved pictures, not mixes: the part of each frame that no mix of A and B explains stays large.
 
-The test runs on the 64x48 grey copies ffmpeg writes of every frame in the decoding pass
+The test runs on the luma of the 64x48 copies ffmpeg writes of every frame in the decoding pass
 (shots.analysis_filter), split into 4x3 blocks. For a window, with d = B - A per block:
 - `corr`: correlation of A and B (two shots: low);
 - per interior frame and block, the least-squares weight a and the rms of what a*d leaves
@@ -30,11 +30,12 @@ import os
 
 import numpy as np
 
-THUMB_SIZE = (64, 48)  # the grey copy ffmpeg writes of every frame (width, height)
-FRAME_BYTES = THUMB_SIZE[0] * THUMB_SIZE[1]
+THUMB_SIZE = (64, 48)  # the copy ffmpeg writes of every frame (width, height), raw yuv420p: luma first
+LUMA_BYTES = THUMB_SIZE[0] * THUMB_SIZE[1]
+FRAME_BYTES = LUMA_BYTES * 3 // 2
 BLOCKS = (3, 4)  # rows, columns
 HALF_WINDOWS = (6, 12)  # k: windows of 13 and 25 frames (short and long dissolves)
-STILL = 4.0  # a block whose ends differ by less than this rms (grey levels) takes no part
+STILL = 3.5  # a block whose ends differ by less than this rms (luma levels, 16-235) takes no part
 MIN_MOVING = 6  # blocks that must change between the ends (of 12)
 MAX_CORR = 0.4  # the end frames' correlation: two shots
 MAX_BLOCK_CORR = 0.5  # ... and block by block (median): the whole picture changes, not a few edges in it
@@ -48,7 +49,7 @@ REACH = max(HALF_WINDOWS)
 
 
 class Thumbs:
-    """The grey copies ffmpeg appends to a raw file (one FRAME_BYTES record per frame), read on demand."""
+    """The copies ffmpeg appends to a raw file (one FRAME_BYTES yuv420p record per frame), their luma read on demand."""
 
     def __init__(self, path: str):
         self.path = path
@@ -71,7 +72,7 @@ class Thumbs:
         with open(self.path, "rb") as f:
             f.seek(first * FRAME_BYTES)
             data = f.read(max(last - first + 1, 0) * FRAME_BYTES)
-        return np.frombuffer(data, np.uint8).reshape(-1, height, width)
+        return np.frombuffer(data, np.uint8).reshape(-1, FRAME_BYTES)[:, :LUMA_BYTES].reshape(-1, height, width)
 
 
 def _blocks(frames: np.ndarray) -> np.ndarray:
@@ -100,7 +101,7 @@ def _ends_unlike(window: np.ndarray) -> bool:
 
 
 def is_blend(window: np.ndarray) -> bool:
-    """Is the middle of `window` (2k+1 grey frames) a mix of its two end frames, moving from one to the other?"""
+    """Is the middle of `window` (2k+1 luma frames) a mix of its two end frames, moving from one to the other?"""
     return _ends_unlike(window) and _mixes(window)
 
 

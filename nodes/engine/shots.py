@@ -1,10 +1,12 @@
 """Shot changes on every source frame, from ffmpeg's own detectors, so no training grid spans one.
 
 ffmpeg measures each decoded frame on small copies (160x96, 64x48) in the same pass that
-decodes the video for the grids (see video.reader.iter_frames(analysis_file=...)):
+decodes the video for the grids (see video.reader.iter_frames(analysis=..., thumbs=...)):
 `scdet` gives the scene-change score of frame n against frame n-1 (0..100; a cut
 between two shots scores ~10-40 even when both are dark, continuous motion stays
-below ~4), and `signalstats` the frame's luma percentiles. From those:
+below ~4), and the 64x48 copy, written raw, gives the frame's luma percentiles (the
+values ffmpeg's signalstats reports, computed here: one filter and ~25 printed lines
+a frame fewer) and the dissolve test's pictures. From those:
 
 - a cut at frame n: scdet score >= the threshold (frames n-1 and n are two shots);
 - a blank frame: nearly flat luma (10th..90th percentile within a few levels):
@@ -12,7 +14,7 @@ below ~4), and `signalstats` the frame's luma percentiles. From those:
 - a fade: the frames leading into or out of a blank frame while contrast keeps
   shrinking towards it (fade to black/white) or growing away from it (fade from);
 - a dissolve: frames that are mixes of the frames either side of them, from one shot to
-  another (dissolves.py, on the 64x48 grey copy of every frame the same branch writes).
+  another (dissolves.py, on the 64x48 copy of every frame the same branch writes).
 
     >>> log = ShotLog(cut_threshold=6.0)
     >>> log.read(path_of_metadata_file, final=True)
@@ -42,15 +44,16 @@ BLANK_SPREAD = 12.0  # luma levels between the 10th and 90th percentile of a bla
 FADE_STEP = 1.0  # a fade's contrast changes by more than this many levels per frame
 MAX_FADE = 150  # frames: longest fade followed (6 s at 25 fps)
 
-_KEYS = {"lavfi.scd.score": "score", "lavfi.signalstats.YLOW": "low", "lavfi.signalstats.YHIGH": "high",
-         "lavfi.signalstats.YAVG": "mean"}
+_SCORE = "lavfi.scd.score"
+_LOW, _HIGH = round(STATS_SIZE[0] * STATS_SIZE[1] * 0.1) - 1, round(STATS_SIZE[0] * STATS_SIZE[1] * 0.9) - 1
 
 
 def analysis_filter(metadata_file: str) -> str:
-    """The ffmpeg filter chain that measures every frame and prints it to `metadata_file` (a safe path)."""
+    """The ffmpeg filter chain that measures every frame: scdet's score printed to `metadata_file` (a safe
+    path); its output, the 64x48 copy, is what iter_frames(thumbs=...) writes for the luma and dissolve tests."""
     (width, height), (small_w, small_h) = ANALYSIS_SIZE, STATS_SIZE
     return (f"scale={width}:{height}:flags=area,format=yuv420p,scdet=threshold=100,"
-            f"scale={small_w}:{small_h}:flags=area,signalstats,metadata=mode=print:file={metadata_file}")
+            f"scale={small_w}:{small_h}:flags=area,metadata=mode=print:file={metadata_file}")
 
 
 @dataclass(frozen=True)
@@ -68,13 +71,16 @@ class ShotEvent:
 
 
 class ShotLog:
-    """Per-frame measurements of one video, read from ffmpeg's metadata print as it grows."""
+    """Per-frame measurements of one video, read as ffmpeg writes them: the scene scores from its metadata
+    print, the luma statistics (as ffmpeg's signalstats gives them: 10th and 90th percentile, mean) and the
+    dissolve test from the 64x48 copies of every frame."""
 
-    def __init__(self, cut_threshold: float = DEFAULT_CUT_THRESHOLD, thumbs: str | None = None):
-        """`thumbs`: the raw grey copies of every frame (video.reader.iter_frames(thumbs=...)); without
-        them there is no dissolve test."""
+    def __init__(self, cut_threshold: float = DEFAULT_CUT_THRESHOLD, thumbs: str = ""):
+        """`thumbs`: the raw file of 64x48 copies of every frame (video.reader.iter_frames(thumbs=...))."""
+        if not thumbs:
+            raise ValueError("ShotLog needs the path of the frames' 64x48 copies (thumbs).")
         self.cut_threshold = cut_threshold
-        self.thumbs = dissolves.Thumbs(thumbs) if thumbs else None
+        self.thumbs = dissolves.Thumbs(thumbs)
         self._blends: dict = {}  # window centre -> the dissolve window it is the middle of, or None
         self._breaks: list[bool] = []  # per frame: a cut's first frame or blank
         self.score: list[float] = []
@@ -84,10 +90,17 @@ class ShotLog:
         self._offset, self._record = 0, None
 
     def __len__(self) -> int:
-        return len(self.score)
+        return min(len(self.score), len(self.spread))
 
     def read(self, path: str, final: bool = False) -> None:
-        """Take in the complete frame records added to `path` since the last call; `final` once ffmpeg exited."""
+        """Take in the complete frame records added to `path`, and the copies added to the thumbs file,
+        since the last call; `final` once ffmpeg exited."""
+        count = len(self.thumbs)
+        if count > len(self.spread):
+            frames = self.thumbs.frames(len(self.spread), count - 1).reshape(count - len(self.spread), -1)
+            ordered = np.sort(frames, axis=1)
+            self.spread += (ordered[:, _HIGH] - ordered[:, _LOW]).tolist()
+            self.mean += frames.mean(1).tolist()
         if os.path.isfile(path):
             with open(path, "rb") as f:
                 f.seek(self._offset)
@@ -103,24 +116,20 @@ class ShotLog:
     def _line(self, line: str) -> None:
         if line.startswith("frame:"):
             self._close_record()
-            self._record = {}
+            self._record = 0.0  # the first frame has no score
         elif self._record is not None:
             key, _, value = line.strip().partition("=")
-            if key in _KEYS:
-                self._record[_KEYS[key]] = float(value)
+            if key == _SCORE:
+                self._record = float(value)
 
     def _close_record(self) -> None:
         record, self._record = self._record, None
         if record is not None:
-            self.score.append(record.get("score", 0.0))
-            self.spread.append(record.get("high", 255.0) - record.get("low", 0.0))
-            self.mean.append(record.get("mean", 128.0))
+            self.score.append(record)
 
     def ready(self, last: int) -> bool:
         """Is enough known to judge a grid that ends at source frame `last`?"""
-        if self.thumbs is None:
-            return self.final or len(self) > last + MAX_FADE + 1
-        return self.final or min(len(self), len(self.thumbs)) > last + MAX_FADE + dissolves.REACH + 1
+        return self.final or len(self) > last + MAX_FADE + dissolves.REACH + 1
 
     # -- events -----------------------------------------------------------------
 
@@ -167,8 +176,6 @@ class ShotLog:
         return sorted(events, key=lambda e: (e.first, e.kind))
 
     def _dissolves(self, first: int, last: int) -> list[ShotEvent]:
-        if self.thumbs is None:
-            return []
         self._breaks += [self._cut(n) or self._blank(n) for n in range(len(self._breaks), len(self))]
         breaks = np.array(self._breaks, bool)
         found = dissolves.find(self.thumbs, first - MAX_FADE, last + MAX_FADE, breaks, self._blends)
@@ -202,7 +209,7 @@ def measure(path: str, cut_threshold: float = DEFAULT_CUT_THRESHOLD) -> ShotLog:
 
     temp = tempfile.mkdtemp(prefix="drawavideo-shots-")
     try:
-        shots_file, thumbs = os.path.join(temp, "shots.txt"), os.path.join(temp, "thumbs.gray")
+        shots_file, thumbs = os.path.join(temp, "shots.txt"), os.path.join(temp, "thumbs.yuv")
         log = ShotLog(cut_threshold, thumbs)
         with closing(iter_frames(path, stride=1 << 30, size=(16, 16), analysis=analysis_filter(shots_file), thumbs=thumbs)) as frames:
             for _ in frames:  # only frame 0 is piped; the analysis branch sees them all

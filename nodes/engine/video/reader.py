@@ -87,8 +87,8 @@ def iter_frames(
     frames are piped to Python. A file that ends early (truncated) yields what ffmpeg could decode.
     `analysis` is an ffmpeg filter chain that also sees every decoded frame, in the same decoding
     pass, on a branch of its own (shots.analysis_filter: it prints per-frame measurements to a file).
-    With `thumbs`, a file path, that branch's last picture of every frame is also written there, as
-    raw 8-bit grey (the dissolve test reads it; shots.analysis_filter ends at the right size).
+    With `thumbs`, a file path, that branch's last picture of every frame is also written there, raw
+    yuv420p as it is (its luma: shots.ShotLog's statistics and dissolve test; analysis_filter ends at 64x48).
     `header`, a dict, receives what ffmpeg says of the file (its "fps" and "duration") once it is open.
     """
     if stride < 1 or skip < 0 or (cap is not None and cap < 0):
@@ -126,7 +126,7 @@ def iter_frames(
 
 
 def _with_thumbs(path, skip, stride, cap, size, analysis, filters, header, thumbs) -> Iterator[tuple[int, np.ndarray]]:
-    """iter_frames with a second output: the analysis branch's grey picture of every frame, raw, to
+    """iter_frames with a second output: the analysis branch's picture of every frame, raw yuv420p, to
     `thumbs`. imageio-ffmpeg reads one output and learns its frame size from ffmpeg's log, which
     prints outputs in the order they start, not in command order; so ffmpeg is run here, with the
     same decoding and the same conversion, reading frames of the size we asked for. What ffmpeg says
@@ -135,9 +135,9 @@ def _with_thumbs(path, skip, stride, cap, size, analysis, filters, header, thumb
         raise DrawAVideoError(f"video file {path!r} does not exist; check the file name and folder.")
     width, height = size
     command = [imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-hide_banner", "-nostats", "-i", path,
-               "-filter_complex", f"[0:v]split=2[pick][probe];[probe]{analysis},format=gray[thumbs];[pick]{filters}[out]",
+               "-filter_complex", f"[0:v]split=2[pick][probe];[probe]{analysis}[thumbs];[pick]{filters}[out]",
                "-map", "[out]", "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "-sws_flags", SWS_FLAGS, "pipe:1",
-               "-map", "[thumbs]", "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "gray", "-y", thumbs]
+               "-map", "[thumbs]", "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-y", thumbs]
     process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     _widen(process.stdout)
     log: deque[str] = deque(maxlen=200)
