@@ -359,7 +359,9 @@ def zero_pages(shape, dtype: torch.dtype) -> torch.Tensor:
     numel = math.prod(shape)
     if numel == 0:
         return torch.zeros(shape, dtype=dtype)
-    pages = mmap.mmap(-1, numel * dtype.itemsize)  # anonymous and private: zero-filled by the kernel
+    # Anonymous and PRIVATE (Python's default is MAP_SHARED, whose pages are shmem: every page read is
+    # allocated, and two loads of the T5 then held ~18 GB): a read maps the kernel's one zero page.
+    pages = mmap.mmap(-1, numel * dtype.itemsize, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
     return torch.frombuffer(pages, dtype=dtype, count=numel).view(shape)  # the tensor keeps `pages` alive
 
 
