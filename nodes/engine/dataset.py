@@ -19,6 +19,7 @@ temporary name and renamed, so a cancel or crash leaves no half-written grid.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -139,10 +140,15 @@ def _settings_text(settings: dict) -> str:
     return f"stride {settings.get('stride')}, hop {settings.get('hop')}, {layout}"
 
 
+WRITERS, WRITE_AHEAD = 2, 4  # PNG encoding releases the GIL; four waiting grids hold ~12 MB of cells
+
+
 class _Builder:
-    """Cuts grids from one video after another. Tiling and PNG encoding run on one writer thread, so
-    ffmpeg keeps decoding meanwhile; at most one grid waits there, and it is always finished (even on
-    cancel) before the next one is recorded, so records and manifest lines stay in order."""
+    """Cuts grids from one video after another. Tiling and PNG encoding run on writer threads, so
+    ffmpeg keeps decoding meanwhile (grids judged together, once frames after them are measured,
+    are encoded side by side, a video's last ones while the next video decodes); at most WRITE_AHEAD
+    grids wait there, they are recorded in order, and every one is finished and recorded (even on
+    cancel) before build_grid_dataset returns or raises, so records and manifest lines stay in order."""
 
     def __init__(self, folder, layout, stride, hop, max_grids, threshold, check_cancel, summary, manifest, writer):
         self.folder, self.layout, self.stride, self.hop = folder, layout, stride, hop
@@ -150,7 +156,7 @@ class _Builder:
         self.summary, self.manifest, self.writer = summary, manifest, writer
         self.files = set(os.listdir(folder))
         self.settings = {"stride": stride, "hop": hop, "layout": replace(layout, frame_stride=stride).to_dict()}
-        self._pending: tuple[Future, dict, GridRecord] | None = None
+        self._pending: deque[tuple[Future, dict, GridRecord]] = deque()
 
     def _done(self, name: str) -> bool:
         return f"{name}.png" in self.files and f"{name}.txt" in self.files
@@ -211,8 +217,10 @@ class _Builder:
                 log.read(shots_file, final=True)
             if self._judge(waiting, log, report, base, caption):
                 return
+        except BaseException:
+            self._drain()  # the last grids are written whole, even on cancel
+            raise
         finally:
-            self._drain()  # the last grid is written whole, even on cancel
             if temp:
                 shutil.rmtree(temp, ignore_errors=True)
         self._report_frames(report, header, log, sampled, next_grid, failure)
@@ -269,8 +277,8 @@ class _Builder:
         png, txt = os.path.join(self.folder, f"{name}.png"), os.path.join(self.folder, f"{name}.txt")
         record = {"grid": name, "image": f"{name}.png", "text": f"{name}.txt", "source": source,
                   "first_frame": first_frame, "last_frame": last_frame, **self.settings, "caption": caption}
-        self._drain()
         if cells is None:
+            self._drain()
             old = self.manifest.records.get(name)
             if old is not None and (old.get("source"), old.get("first_frame")) != (source, first_frame):
                 raise DrawAVideoError(
@@ -282,8 +290,10 @@ class _Builder:
             self.manifest.add({**record, "caption": kept_caption})  # repairs a line lost to a crash
             self.summary.grids.append(GridRecord(name, png, kept_caption, source, first_frame, written=False))
             return
+        while len(self._pending) >= WRITE_AHEAD:
+            self._record_oldest()
         future = self.writer.submit(self._write, cells, png, txt, caption)
-        self._pending = (future, record, GridRecord(name, png, caption, source, first_frame, written=True))
+        self._pending.append((future, record, GridRecord(name, png, caption, source, first_frame, written=True)))
 
     def _write(self, cells: np.ndarray, png: str, txt: str, caption: str) -> None:
         """Tile and publish one grid (on the writer thread): png first, caption second, so a grid
@@ -294,11 +304,19 @@ class _Builder:
                 _write_new(path, data())
 
     def _drain(self) -> None:
-        """Wait for the grid on the writer thread (its error is raised here) and record it."""
-        if self._pending is None:
-            return
-        (future, record, grid), self._pending = self._pending, None
-        future.result()
+        """Wait for every grid on the writer threads (an error is raised here) and record them, in order."""
+        while self._pending:
+            self._record_oldest()
+
+    def _record_oldest(self) -> None:
+        future, record, grid = self._pending.popleft()
+        try:
+            future.result()
+        except BaseException:
+            for later, _, _ in self._pending:  # none of the later ones is recorded; let them finish first
+                later.exception()
+            self._pending.clear()
+            raise
         self.files.update((os.path.basename(grid.image), f"{grid.name}.txt"))
         self.manifest.add(record)
         self.summary.grids.append(grid)
@@ -349,7 +367,7 @@ def build_grid_dataset(
     os.makedirs(dataset_folder, exist_ok=True)
     manifest = Manifest(os.path.join(dataset_folder, MANIFEST_NAME))
     summary = DatasetSummary(dataset_folder, layout, stride, videos=len(videos))
-    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="drawavideo-grid-writer")
+    writer = ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="drawavideo-grid-writer")
     builder = _Builder(dataset_folder, layout, stride, hop, max_grids_per_video, cut_threshold,
                        check_cancel, summary, manifest, writer)
     for old in manifest.records.values():
@@ -375,7 +393,12 @@ def build_grid_dataset(
             check_cancel()
             builder.video(video, os.path.join(videos_folder, video), bases[video], captions[video])
             if on_progress is not None:
-                on_progress(done, len(videos), len(summary.grids))
+                on_progress(done, len(videos), len(summary.grids) + len(builder._pending))
+        builder._drain()  # a video's last grids are encoded while the next one decodes; all recorded here
+    except BaseException:
+        with contextlib.suppress(Exception):
+            builder._drain()  # whole grids, recorded, even on cancel (the first error is the one raised)
+        raise
     finally:
         writer.shutdown(wait=True)
     return summary
