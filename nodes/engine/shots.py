@@ -16,7 +16,7 @@ a frame fewer) and the dissolve test's pictures. From those:
 - a dissolve: frames that are mixes of the frames either side of them, from one shot to
   another (dissolves.py, on the 64x48 copy of every frame the same branch writes).
 
-    >>> log = ShotLog(cut_threshold=6.0)
+    >>> log = ShotLog(cut_threshold=6.0, thumbs=path_of_the_copies)
     >>> log.read(path_of_metadata_file, final=True)
     >>> [e.reason for e in log.events_in(0, 150)]
     ['black frame 0', 'cut at frame 1', 'cut at frame 98']

@@ -140,8 +140,14 @@ def _with_thumbs(path, skip, stride, cap, size, analysis, filters, header, thumb
                "-map", "[thumbs]", "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-y", thumbs]
     process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     _widen(process.stdout)
-    log: deque[str] = deque(maxlen=200)
-    drain = threading.Thread(target=lambda: log.extend(line.decode("utf-8", "replace").rstrip() for line in process.stderr), daemon=True)
+    head: list[str] = []  # what ffmpeg says of the input comes first; a damaged file may add thousands of lines
+    log: deque[str] = deque(maxlen=50)
+
+    def listen() -> None:
+        for line in process.stderr:
+            (head if len(head) < 100 else log).append(line.decode("utf-8", "replace").rstrip())
+
+    drain = threading.Thread(target=listen, daemon=True)
     drain.start()
     frame_bytes = width * height * 3
     count = 0
@@ -159,11 +165,11 @@ def _with_thumbs(path, skip, stride, cap, size, analysis, filters, header, thumb
         process.stdout.close()
         code = process.wait()
         drain.join(timeout=5)
-        said = "\n".join(log)
+        said = "\n".join(head)
         if header is not None:
             header.update(_input_facts(said), size=size)
     if count == 0 and finished and code != 0:
-        problem = next((line for line in log if "Error" in line or "Invalid" in line or "No such" in line), "no detail")
+        problem = next((line for line in [*head, *log] if "Error" in line or "Invalid" in line or "No such" in line), "no detail")
         problem = re.sub(r"\[[^\]]* @ 0x[0-9a-f]+\]\s*", "", problem)  # "[in#0 @ 0x55...]": differs from run to run
         raise DrawAVideoError(f"cannot read video {os.path.basename(path)!r}: ffmpeg found no video stream ({problem.strip()}).")
     if finished and len(raw) not in (0, frame_bytes):
