@@ -236,3 +236,21 @@ def test_verdicts_while_ffmpeg_writes_match_the_whole_files(tmp_path, clip, fram
     assert {first: judged[first] for first in early} == early
     for first, reasons in judged.items():
         assert reasons == [e.reason for e in reference.events_in(first, first + span)], first
+
+
+def test_frames_read_with_the_copies_equal_those_read_without(tmp_path):
+    """The two-output read (ffmpeg run directly) picks and converts exactly as the imageio-ffmpeg read does,
+    and writes one 64x48 copy of every frame; what ffmpeg says of the file reaches `header` the same."""
+    import numpy as np
+    from draw_a_video.nodes.engine.dissolves import FRAME_BYTES
+    from draw_a_video.nodes.engine.shots import analysis_filter
+    from draw_a_video.nodes.engine.video.reader import iter_frames
+
+    clip, thumbs, plain_header, header = str(FOOTAGE / "bbb_dissolve.mp4"), tmp_path / "copies.yuv", {}, {}
+    both = list(iter_frames(clip, stride=7, skip=3, size=(64, 48), analysis=analysis_filter(str(tmp_path / "m.txt")),
+                            thumbs=str(thumbs), header=header))
+    plain = list(iter_frames(clip, stride=7, skip=3, size=(64, 48), header=plain_header))
+    assert [i for i, _ in both] == [i for i, _ in plain] == list(range(3, 221, 7))
+    assert all(np.array_equal(a, b) for (_, a), (_, b) in zip(both, plain))
+    assert thumbs.stat().st_size == 221 * FRAME_BYTES
+    assert (header["fps"], header["duration"]) == (plain_header["fps"], plain_header["duration"]) == (25.0, 8.84)
