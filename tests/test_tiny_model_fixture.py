@@ -55,7 +55,7 @@ def test_zero_pages_are_exact_zeros_even_after_the_heap_held_nans():
     for tensor in _in_worker_thread(run):
         assert tensor.shape == T5_ATTENTION and int(torch.count_nonzero(tensor)) == 0
     tensor.add_(1.5)  # writable like any weight
-    assert float(tensor.sum()) == 1.5 * tensor.numel()
+    assert bool((tensor == 1.5).all())  # each element, not a float32 sum of 16M of them
     assert tiny_models.zero_pages((0, 3), torch.float16).shape == (0, 3)
 
 
