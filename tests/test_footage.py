@@ -145,16 +145,21 @@ def test_trailer_grid_of_the_issue_is_skipped_with_its_reasons(tmp_path):
     assert "  frames 0-150: black frame 0; cut at frame 1; cut at frame 98" in summary.describe()
 
 
-def test_real_footage_builds_only_continuous_grids_and_names_every_skip(tmp_path):
-    """The committed clip through the builder: 2x2 grids, stride 4 (13 frames each), no overlap."""
+def _small_grids(tmp_path, clip: str):
+    """A committed clip through the builder: 2x2 grids of 64x48, stride 4 (13 frames each), no overlap.
+    Returns the summary and its skipped grids as {(first frame, last frame): reason}."""
     videos = tmp_path / "videos"
     videos.mkdir()
-    shutil.copy(FOOTAGE / "bbb_edit.mp4", videos / "bbb_edit.mp4")
+    shutil.copy(FOOTAGE / clip, videos / clip)
     layout = GridLayout(rows=2, cols=2, cell_width=64, cell_height=48)
     summary = build_grid_dataset(str(videos), str(tmp_path / "grids"), layout, stride=4)
+    return summary, {(s.first_frame, s.last_frame): s.reason for s in summary.skipped}
+
+
+def test_real_footage_builds_only_continuous_grids_and_names_every_skip(tmp_path):
+    summary, skipped = _small_grids(tmp_path, "bbb_edit.mp4")
     spans = [(g.first_frame, g.first_frame + 12) for g in summary.grids]
     assert spans and all(not labelled("bbb_edit.mp4", a, b) for a, b in spans)
-    skipped = {(s.first_frame, s.last_frame): s.reason for s in summary.skipped}
     every = {(g * 16, g * 16 + 12) for g in range(180 // 16)}
     assert set(spans) | set(skipped) == every  # each grid either kept or skipped with a reason
     assert skipped == {
@@ -166,13 +171,8 @@ def test_real_footage_builds_only_continuous_grids_and_names_every_skip(tmp_path
 
 
 def test_grids_over_a_dissolve_are_skipped_and_named(tmp_path):
-    """The committed dissolve clip through the builder: 2x2 grids, stride 4, no overlap (14 grids)."""
-    videos = tmp_path / "videos"
-    videos.mkdir()
-    shutil.copy(FOOTAGE / "bbb_dissolve.mp4", videos / "bbb_dissolve.mp4")
-    layout = GridLayout(rows=2, cols=2, cell_width=64, cell_height=48)
-    summary = build_grid_dataset(str(videos), str(tmp_path / "grids"), layout, stride=4)
-    skipped = {(s.first_frame, s.last_frame): s.reason for s in summary.skipped}
+    """The committed dissolve clip, 14 grids of 13 frames."""
+    summary, skipped = _small_grids(tmp_path, "bbb_dissolve.mp4")
     assert skipped == {(32, 44): "dissolve, frames 37-55", (48, 60): "dissolve, frames 37-55",
                        (96, 108): "dissolve, frames 99-107"}
     assert len(summary.grids) == 11 and all(labelled("bbb_dissolve.mp4", g.first_frame, g.first_frame + 12) is False
