@@ -30,7 +30,7 @@ import os
 
 import numpy as np
 
-THUMB_SIZE = (64, 48)  # the copy ffmpeg writes of every frame (width, height), raw yuv420p: luma first
+THUMB_SIZE = (64, 48)  # the copy ffmpeg writes of every frame (width, height), raw yuv420p: luma first (shots.analysis_filter makes it)
 LUMA_BYTES = THUMB_SIZE[0] * THUMB_SIZE[1]
 FRAME_BYTES = LUMA_BYTES * 3 // 2
 BLOCKS = (3, 4)  # rows, columns
@@ -89,24 +89,9 @@ def _median(values: np.ndarray) -> np.ndarray:
     return (ordered[..., (n - 1) // 2] + ordered[..., n // 2]) / 2
 
 
-def _ends_unlike(window: np.ndarray) -> bool:
-    ends_a, ends_b = window[0] - window[0].mean(), window[-1] - window[-1].mean()
-    norm = np.sqrt((ends_a * ends_a).sum() * (ends_b * ends_b).sum())
-    if norm <= 0 or (ends_a * ends_b).sum() / norm > MAX_CORR:
-        return False
-    blocks = _blocks(window[[0, -1]])
-    blocks = blocks - blocks.mean(-1, keepdims=True)
-    scale = np.sqrt((blocks[0] * blocks[0]).sum(-1) * (blocks[1] * blocks[1]).sum(-1))
-    return bool(_median((blocks[0] * blocks[1]).sum(-1) / np.maximum(scale, 1e-6)) <= MAX_BLOCK_CORR)
-
-
-def is_blend(window: np.ndarray) -> bool:
-    """Is the middle of `window` (2k+1 luma frames) a mix of its two end frames, moving from one to the other?"""
-    return _ends_unlike(window) and _mixes(window)
-
-
 def _mixes(window: np.ndarray) -> bool:
-    """The part of is_blend after its ends are known to be unlike (find tests that for many windows at once)."""
+    """Is the middle of `window` (2k+1 luma frames) a mix of its two end frames, moving from one to the
+    other? Asked only of windows whose ends _judge already found unlike."""
     blocks = _blocks(window)
     a, d = blocks[0], blocks[-1] - blocks[0]
     energy = (d * d).sum(-1)

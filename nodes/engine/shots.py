@@ -38,20 +38,19 @@ from . import dissolves
 # scdet scores on 160x96 copies of real footage (tests/data/footage/README.md): cuts 9.9-37 (a
 # cut between two dark shots 9.9), continuous motion, camera pans and fades at most 3.9.
 DEFAULT_CUT_THRESHOLD = 6.0
-ANALYSIS_SIZE = (160, 96)  # scdet's copy; the luma statistics take a 64x48 one (enough for a blank frame, cheaper)
-STATS_SIZE = (64, 48)
+ANALYSIS_SIZE = (160, 96)  # scdet's copy; the luma statistics and dissolves take dissolves.THUMB_SIZE (64x48)
 BLANK_SPREAD = 12.0  # luma levels between the 10th and 90th percentile of a blank frame
 FADE_STEP = 1.0  # a fade's contrast changes by more than this many levels per frame
 MAX_FADE = 150  # frames: longest fade followed (6 s at 25 fps)
 
 _SCORE = "lavfi.scd.score"
-_LOW, _HIGH = round(STATS_SIZE[0] * STATS_SIZE[1] * 0.1) - 1, round(STATS_SIZE[0] * STATS_SIZE[1] * 0.9) - 1
+_LOW, _HIGH = round(dissolves.LUMA_BYTES * 0.1) - 1, round(dissolves.LUMA_BYTES * 0.9) - 1  # signalstats' YLOW, YHIGH
 
 
 def analysis_filter(metadata_file: str) -> str:
     """The ffmpeg filter chain that measures every frame: scdet's score printed to `metadata_file` (a safe
     path); its output, the 64x48 copy, is what iter_frames(thumbs=...) writes for the luma and dissolve tests."""
-    (width, height), (small_w, small_h) = ANALYSIS_SIZE, STATS_SIZE
+    (width, height), (small_w, small_h) = ANALYSIS_SIZE, dissolves.THUMB_SIZE
     return (f"scale={width}:{height}:flags=area,format=yuv420p,scdet=threshold=100,"
             f"scale={small_w}:{small_h}:flags=area,metadata=mode=print:file={metadata_file}")
 
