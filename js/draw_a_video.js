@@ -14,7 +14,7 @@
 import { app } from "../../scripts/app.js";
 import { api } from "../../scripts/api.js";
 import { drawGridPreview, FONT_FAMILY, LINE_HEIGHT, PAD, readoutHeight, themeColours } from "./grid_drawing.js";
-import { describe, LAYOUT_WIDGETS } from "./grid_preview_math.js";
+import { describe, LAYOUT_WIDGETS, layoutValuesOf } from "./grid_preview_math.js";
 import { fittedHeight, pickPreview, splitSummary, viewQuery } from "./output_preview_math.js";
 
 const PACK_PREFIX = "DrawAVideo_";
@@ -138,11 +138,7 @@ function keepInStep(node, sync) {
 
 /** Current widget values of the layout inputs: the drawing is recomputed from them. */
 function layoutValues(node) {
-    const values = {};
-    for (const widget of node.widgets ?? []) {
-        if (LAYOUT_WIDGETS.includes(widget.name)) values[widget.name] = widget.value;
-    }
-    return values;
+    return layoutValuesOf(node.widgets ?? []);
 }
 
 /** Whether input `slot` has a link: the supported accessor where there is one (1.58.1 deprecates input.link). */

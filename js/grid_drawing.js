@@ -79,7 +79,7 @@ function drawReadingPath(ctx, cells, colours) {
     ctx.restore();
 }
 
-function drawGrid(ctx, info, box, colours, lowQuality) {
+function drawGrid(ctx, info, box, colours) {
     const { layout, size } = info;
     const rect = fitRect(size.width, size.height, box);
     if (rect.w < 2 || rect.h < 2) return [];
@@ -123,9 +123,9 @@ function drawGrid(ctx, info, box, colours, lowQuality) {
         }
         ctx.stroke();
     }
-    if (!lowQuality && frames > 1 && Math.min(cellW, cellH) >= 6) drawReadingPath(ctx, cells, colours);
+    if (frames > 1 && Math.min(cellW, cellH) >= 6) drawReadingPath(ctx, cells, colours);
 
-    const fontSize = lowQuality ? 0 : labelSize(cellW, cellH, String(frames).length);
+    const fontSize = labelSize(cellW, cellH, String(frames).length);
     if (fontSize) {
         ctx.font = `bold ${fontSize}px ${FONT_FAMILY}`;
         ctx.textAlign = "center";
@@ -181,23 +181,21 @@ function readoutLines(info, linked, colours, width, ctx = null) {
  * The readout, then the grid in the room left, inside x 0..width and y..y+height. Returns the cells drawn
  * ([{ x, y, w, h, frame, row, col }] in the context's units; [] when there was no room for the grid).
  */
-export function drawGridPreview(ctx, info, linked, width, y, height, lowQuality = false) {
+export function drawGridPreview(ctx, info, linked, width, y, height) {
     const colours = themeColours();
     const inner = Math.max(0, width - 2 * PAD);
     ctx.save();
     let textY = y + 4;
-    if (!lowQuality) {
-        ctx.textAlign = "left";
-        ctx.textBaseline = "top";
-        for (const { line, colour } of readoutLines(info, linked, colours, inner, ctx)) {
-            ctx.fillStyle = colour;
-            ctx.fillText(line, PAD, textY);
-            textY += LINE_HEIGHT;
-        }
+    ctx.textAlign = "left";
+    ctx.textBaseline = "top";
+    for (const { line, colour } of readoutLines(info, linked, colours, inner, ctx)) {
+        ctx.fillStyle = colour;
+        ctx.fillText(line, PAD, textY);
+        textY += LINE_HEIGHT;
     }
     const top = textY + 4;
     const box = { x: PAD, y: top, w: inner, h: y + height - PAD - top };
-    const cells = box.w >= 8 && box.h >= 8 ? drawGrid(ctx, info, box, colours, lowQuality) : [];
+    const cells = box.w >= 8 && box.h >= 8 ? drawGrid(ctx, info, box, colours) : [];
     ctx.restore();
     return cells;
 }

@@ -15,6 +15,13 @@ export const DEFAULTS = Object.freeze({
 export const LAYOUT_WIDGETS = Object.keys(DEFAULTS);
 
 /** Layout values from widget values (missing ones take the node's defaults), plus what is wrong with them. */
+/** The layout inputs' current values among a node's widgets ({ rows: 4, ... }): what readLayout reads. */
+export function layoutValuesOf(widgets = []) {
+    const values = {};
+    for (const widget of widgets) if (LAYOUT_WIDGETS.includes(widget.name)) values[widget.name] = widget.value;
+    return values;
+}
+
 export function readLayout(values = {}) {
     const layout = { ...DEFAULTS };
     const problems = [];

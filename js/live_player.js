@@ -11,7 +11,8 @@
 // canvas and in Nodes 2.0 (Comfy.VueNodes.Enabled). The maths is in live_player_math.js (unit-tested).
 import { app } from "../../scripts/app.js";
 import { api } from "../../scripts/api.js";
-import { fitRect, gridSize, LAYOUT_WIDGETS, readLayout } from "./grid_preview_math.js";
+import { FONT_FAMILY } from "./grid_drawing.js";
+import { fitRect, gridSize, layoutValuesOf, readLayout } from "./grid_preview_math.js";
 import { clampFps, findGridTarget, frameAt, localNodeId, matchesGrid, previewCells } from "./live_player_math.js";
 import { pickPreview, viewQuery } from "./output_preview_math.js";
 
@@ -22,7 +23,7 @@ const HEIGHT = 230; // the player's fixed height: picture + control bar
 const WIDGET_HEIGHT = HEIGHT + 24; // the widget's: the frontends draw a DOM widget's element inside a margin
 const BAR_HEIGHT = 28;
 const DEFAULT_FPS = 8;
-const FONT = "12px Inter, Arial, sans-serif";
+const FONT = `12px ${FONT_FAMILY}`;
 
 function el(tag, style = {}, props = {}) {
     const element = document.createElement(tag);
@@ -47,9 +48,7 @@ function graphView(graph) {
 }
 
 function layoutOf(node) {
-    const values = {};
-    for (const widget of node.widgets ?? []) if (LAYOUT_WIDGETS.includes(widget.name)) values[widget.name] = widget.value;
-    return readLayout(values).layout;
+    return readLayout(layoutValuesOf(node.widgets ?? [])).layout;
 }
 
 /** The fps a downstream Save Video will write at (a number widget), if any. */
@@ -107,15 +106,13 @@ class LivePlayer {
             { className: "drawavideo-live-status" });
         bar.append(this.pauseButton, fpsLabel, this.status);
         this.box.append(this.stage, bar);
-        for (const element of [this.holder]) {
-            // The canvas under the player gets the wheel (zoom), as on any other node body.
-            element.addEventListener("wheel", (event) => {
-                const canvas = app.canvas?.canvas;
-                if (!canvas || event.target === this.fpsInput) return;
-                event.preventDefault();
-                canvas.dispatchEvent(new WheelEvent("wheel", event));
-            }, { passive: false });
-        }
+        // The canvas under the player gets the wheel (zoom), as on any other node body.
+        this.holder.addEventListener("wheel", (event) => {
+            const canvas = app.canvas?.canvas;
+            if (!canvas || event.target === this.fpsInput) return;
+            event.preventDefault();
+            canvas.dispatchEvent(new WheelEvent("wheel", event));
+        }, { passive: false });
         this.setStatus();
         this.draw();
         // The box has no size until the frontend lays the node out (and changes it on resize): draw again then.
@@ -248,7 +245,7 @@ class LivePlayer {
         ctx.clearRect(0, 0, width, height);
         if (!this.image || !this.cells?.length) {
             ctx.fillStyle = "#888";
-            ctx.font = `${12 * ratio}px Inter, Arial, sans-serif`;
+            ctx.font = `${12 * ratio}px ${FONT_FAMILY}`;
             ctx.textAlign = "center";
             ctx.textBaseline = "middle";
             ctx.fillText("Queue the workflow: the grid plays here while it samples", width / 2, height / 2, width - 16 * ratio);
@@ -261,7 +258,7 @@ class LivePlayer {
         ctx.imageSmoothingEnabled = true;
         ctx.drawImage(this.image, cell.x, cell.y, cell.w, cell.h, box.x, box.y, box.w, box.h);
         const label = `${this.frame + 1}/${this.cells.length}`;
-        ctx.font = `${11 * ratio}px Inter, Arial, sans-serif`;
+        ctx.font = `${11 * ratio}px ${FONT_FAMILY}`;
         ctx.textAlign = "left";
         ctx.textBaseline = "top";
         const w = ctx.measureText(label).width + 8 * ratio;
