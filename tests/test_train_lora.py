@@ -294,11 +294,12 @@ def test_lora_targets_skip_layers_whose_output_is_unused():
 
 
 def test_a_seed_reproduces_a_run_and_another_seed_does_not(tiny_flux_folder, dataset, tmp_path):
-    """Two runs with seed 3 agree to 1e-7 (two model instances: not compared bit for bit); seed 4 differs far more."""
+    """Two runs with seed 3 agree to 1e-5 (two model instances: not compared bit for bit, and a few float32 steps
+    of a ~0.1 weight could differ on another CPU's kernels); seed 4 differs by more than 1e-3."""
     a = load_file(train(config(tiny_flux_folder, dataset, tmp_path / "a", steps=3, seed=3, learning_rate=1e-3)).lora_path)
     b = load_file(train(config(tiny_flux_folder, dataset, tmp_path / "b", steps=3, seed=3, learning_rate=1e-3)).lora_path)
     c = load_file(train(config(tiny_flux_folder, dataset, tmp_path / "c", steps=3, seed=4, learning_rate=1e-3)).lora_path)
-    assert lora_difference(a, b)[0] < 1e-7
+    assert lora_difference(a, b)[0] < 1e-5
     assert lora_difference(a, c)[0] > 1e-3
 
 
