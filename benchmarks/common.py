@@ -17,6 +17,7 @@ A benchmark parses its command line before its heavy imports, so `--help` answer
 from __future__ import annotations
 
 import argparse
+import resource
 import sys
 import traceback
 
@@ -67,3 +68,8 @@ def run(main, args) -> int:
         print("the benchmark crashed (above); its figures are incomplete", file=sys.stderr)
         return 1
     return 0
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far, in MB (Linux's ru_maxrss is in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -30,7 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import Targets, cli, run
+from benchmarks.common import Targets, cli, peak_rss_mb, run
 
 ARGS = cli(__doc__, __name__)
 
@@ -74,10 +74,6 @@ def write_clips(folder: Path, clips: int = CLIPS, frames: int = FRAMES, size: tu
         writer.close()
         paths.append(path)
     return paths
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
 def decode_only(paths: list[Path]) -> int:

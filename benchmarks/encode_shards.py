@@ -15,7 +15,6 @@ each caption is encoded once (this node) against once per grid (MakeTrainingData
 from __future__ import annotations
 
 import json
-import resource
 import shutil
 import subprocess
 import sys
@@ -23,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import Targets, cli, run
+from benchmarks.common import Targets, cli, peak_rss_mb, run
 
 ARGS = cli(__doc__, __name__, {
     "--child": dict(type=int, default=0, help="internal: encode this many grids and print JSON"),
@@ -43,8 +42,8 @@ def write_grids(folder: Path, count: int) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
     sources = []
+    y, x = np.mgrid[0:HEIGHT, 0:WIDTH]
     for i in range(DISTINCT_IMAGES):
-        y, x = np.mgrid[0:HEIGHT, 0:WIDTH]
         pixels = np.stack([(x + 40 * i) % 256, (y * 2 + i) % 256, rng.integers(0, 256, (HEIGHT, WIDTH))], axis=2)
         path = folder / f".source{i}.png"
         Image.fromarray(pixels.astype(np.uint8)).save(path, compress_level=1)
@@ -90,11 +89,11 @@ def child(count: int, folder: str) -> None:
     out = tempfile.mkdtemp(prefix="drawavideo-shards-")
     try:
         vae, t5 = small_vae(), small_t5()
-        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        rss_before = peak_rss_mb()
         start = time.perf_counter()
         summary = encode_grid_dataset(folder, out, vae, t5, shard_size=SHARD_SIZE)
         seconds = time.perf_counter() - start
-        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        rss = peak_rss_mb()
         print(json.dumps({"grids": summary.grids, "shards": summary.shards, "peak_rss_mb": rss, "rss_before_mb": rss_before,
                           "seconds": seconds, "vae_seconds": summary.seconds["vae"], "text_seconds": summary.seconds["text"],
                           "captions_encoded": summary.captions_encoded}))
@@ -127,9 +126,8 @@ def main(args) -> None:
         print(f"peak RSS slope: {slope:+.4f} MB per grid (a least-squares line through N = {', '.join(map(str, sizes))}); "
               f"one grid as a float IMAGE is {WIDTH * HEIGHT * 3 * 4 / 2**20:.1f} MB, its latent {16 * 96 * 160 * 4 / 2**20:.2f} MB")
         last = rows[-1]
-        per_caption = last["text_seconds"] / max(last["captions_encoded"], 1)  # measured inside the run
-        once = per_caption * last["captions_encoded"]
-        per_grid = per_caption * last["grids"]
+        once = last["text_seconds"]  # measured inside the run
+        per_grid = once / max(last["captions_encoded"], 1) * last["grids"]
         print(f"text encoder for N={last['grids']}: once per caption {once:.2f} s ({last['captions_encoded']} captions) vs once "
               f"per grid {per_grid:.1f} s (MakeTrainingDataset): {per_grid - once:.1f} s saved ({per_grid / max(once, 1e-9):.0f}x); "
               f"with T5-XXL on a CPU (30-50 s a caption) that is {last['grids'] - last['captions_encoded']} encodes of 30-50 s saved")
