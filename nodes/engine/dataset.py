@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-import tempfile
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -41,7 +39,7 @@ from .files import list_files, publish_new, staged_file
 from .grid import merge_image
 from .layout import GridLayout
 from .prompt import DEFAULT_SUBJECT, DEFAULT_TEMPLATE, word_prompt
-from .shots import DEFAULT_CUT_THRESHOLD, ShotLog, analysis_filter
+from .shots import DEFAULT_CUT_THRESHOLD, ShotLog
 from .video.reader import iter_frames
 
 VIDEO_EXTENSIONS = (
@@ -180,24 +178,21 @@ class _Builder:
         n, cell = self.layout.frames, (self.layout.cell_width, self.layout.cell_height)
         report = VideoReport(source)
         self.summary.reports.append(report)
-        temp = tempfile.mkdtemp(prefix="drawavideo-shots-") if self.threshold > 0 else None
-        shots_file = os.path.join(temp, "shots.txt") if temp else None
-        thumbs_file = os.path.join(temp, "thumbs.yuv") if temp else None
-        log = ShotLog(self.threshold, thumbs_file) if temp else None
+        log = ShotLog.in_temp_folder(self.threshold) if self.threshold > 0 else None
         buffer: dict[int, np.ndarray] = {}  # sampled index -> cell-sized frame
         waiting: deque[tuple[int, np.ndarray | None]] = deque()  # (grid, its cells; None: done before)
         next_grid, sampled, failure, header = 0, 0, "", {}
         try:
             try:
-                analysis = analysis_filter(shots_file) if log is not None else None
-                with closing(_frames(path, self.stride, cell, analysis, header, thumbs_file)) as frames:
+                analysis, thumbs = (log.analysis, log.thumbs.path) if log is not None else (None, None)
+                with closing(_frames(path, self.stride, cell, analysis, header, thumbs)) as frames:
                     for k, (_, frame) in enumerate(frames):
                         self.check_cancel()
                         sampled = k + 1
                         if self._needed(base, k, next_grid):  # frames come cell-sized from ffmpeg
                             buffer[k] = frame
                         if log is not None:
-                            log.read(shots_file)
+                            log.read()
                         if k >= next_grid * self.hop + n - 1:  # grid next_grid is complete
                             done = self._done(self._name(base, next_grid))
                             start = next_grid * self.hop
@@ -214,15 +209,12 @@ class _Builder:
                     return
                 failure = str(exc)
             if log is not None:
-                log.read(shots_file, final=True)
+                log.read(final=True)
             if self._judge(waiting, log, report, base, caption):
                 return
-        except BaseException:
-            self._drain()  # the last grids are written whole, even on cancel
-            raise
-        finally:
-            if temp:
-                shutil.rmtree(temp, ignore_errors=True)
+        finally:  # grids still on the writer threads are finished and recorded by build_grid_dataset
+            if log is not None:
+                log.close()
         self._report_frames(report, header, log, sampled, next_grid, failure)
 
     def _report_frames(self, report: VideoReport, header: dict, log: ShotLog | None, sampled: int, grids: int, failure: str) -> None:

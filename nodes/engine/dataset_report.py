@@ -47,7 +47,7 @@ class VideoReport:
     def describe(self) -> str:
         if self.unreadable:
             return f"{self.source}: could not be read: {self.unreadable}"
-        if self.too_short and not self.kept and not self.skipped:
+        if self.too_short:  # set only when no grid fit, so none was kept or skipped
             text = f"{self.source}: {self.too_short}."
         else:
             text = f"{self.source}: {_count(self.kept, 'grid')} kept"
@@ -88,7 +88,7 @@ class DatasetSummary:
 
     @property
     def too_short(self) -> list[str]:
-        return [r.source for r in self.reports if r.too_short and not r.kept and not r.skipped]
+        return [r.source for r in self.reports if r.too_short]
 
     @property
     def unreadable(self) -> list[tuple[str, str]]:

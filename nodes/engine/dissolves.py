@@ -117,14 +117,15 @@ def _mixes(window: np.ndarray) -> bool:
     return bool(slope > 0 and total > 0 and slope * slope * (t @ t) / total >= MIN_RAMP)
 
 
-def find(thumbs: Thumbs, first: int, last: int, breaks: np.ndarray, cache: dict) -> list[tuple[int, int]]:
-    """Dissolves (first frame, last frame) among window centres first..last. `breaks[n]`: frame n is a
-    cut's first frame or blank (windows holding one are not dissolves). `cache` keeps verdicts per centre."""
+def find(thumbs: Thumbs, first: int, last: int, breaks, cache: dict) -> list[tuple[int, int]]:
+    """Dissolves (first frame, last frame) among window centres first..last. `breaks[n]` (a sequence of
+    bools, one a frame so far): frame n is a cut's first frame or blank (windows holding one are not
+    dissolves). `cache` keeps verdicts per centre."""
     count = min(len(thumbs), len(breaks))
     first, last = max(first, 0), min(last, count - 1)
     todo = [n for n in range(first, last + 1) if n not in cache]
     if todo:
-        _judge(thumbs, todo[0], todo[-1], count, breaks[:count], cache)
+        _judge(thumbs, todo[0], todo[-1], count, breaks, cache)
     merged: list[list[int]] = []
     for a, b in sorted(cache[n] for n in range(first, last + 1) if cache.get(n)):
         if merged and a <= merged[-1][1]:
@@ -134,7 +135,7 @@ def find(thumbs: Thumbs, first: int, last: int, breaks: np.ndarray, cache: dict)
     return [_trim(thumbs, a, b) for a, b in merged]
 
 
-def _judge(thumbs: Thumbs, lo: int, hi: int, count: int, breaks: np.ndarray, cache: dict) -> None:
+def _judge(thumbs: Thumbs, lo: int, hi: int, count: int, breaks, cache: dict) -> None:
     """Verdicts for centres lo..hi: each the first window (smallest k) that is a blend, or None. Most
     windows fail the cheap tests, done for all centres at once: their ends' correlations (whole and
     per block), the middle frame's mixing weight and what that mix leaves of it."""
@@ -146,7 +147,7 @@ def _judge(thumbs: Thumbs, lo: int, hi: int, count: int, breaks: np.ndarray, cac
     block = _blocks(frames)
     block = block - block.mean(-1, keepdims=True)
     block /= np.maximum(np.linalg.norm(block, axis=-1, keepdims=True), 1e-6)
-    held = np.concatenate([[0], np.cumsum(breaks)])  # held[j]: breaks among frames 0..j-1
+    held = np.concatenate([[0], np.cumsum(np.asarray(breaks[start : end + 1], bool))])  # held[j]: breaks in start..start+j-1
     for n in range(lo, hi + 1):
         cache[n] = None
     for k in HALF_WINDOWS:
@@ -155,7 +156,7 @@ def _judge(thumbs: Thumbs, lo: int, hi: int, count: int, breaks: np.ndarray, cac
             continue
         corr = (unit[centres - k - start] * unit[centres + k - start]).sum(1)
         block_corr = np.median((block[centres - k - start] * block[centres + k - start]).sum(-1), axis=1)
-        clear = held[centres + k + 1] - held[centres - k] == 0
+        clear = held[centres + k + 1 - start] - held[centres - k - start] == 0
         before, after = flat[centres - k - start], flat[centres + k - start]
         d = after - before
         energy = np.maximum((d * d).sum(1), 1e-6)

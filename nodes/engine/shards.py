@@ -35,6 +35,7 @@ from .dataset import MANIFEST_NAME
 from .dataset_manifest import Manifest
 from .errors import DrawAVideoError
 from .files import staged_file
+from .train_check import all_finite
 
 INDEX_NAME = "draw_a_video_shards.json"
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp")
@@ -101,17 +102,6 @@ class ShardSummary:
             f"{self.seconds['text']:.1f} s. Load it with Load Training Dataset, folder_name "
             f"{os.path.basename(self.folder)!r}."
         )
-
-
-def all_finite(value) -> bool:
-    """True when every floating tensor in a latent or conditioning (nested lists, tuples, dicts) is finite."""
-    if torch.is_tensor(value):
-        return not value.is_floating_point() or bool(torch.isfinite(value).all())
-    if isinstance(value, dict):
-        return all(all_finite(v) for v in value.values())
-    if isinstance(value, (list, tuple)):
-        return all(all_finite(v) for v in value)
-    return True
 
 
 def _read_index(folder: str) -> dict:

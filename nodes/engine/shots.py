@@ -29,6 +29,9 @@ so a grid's verdict is the same whether it is judged while ffmpeg still decodes
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from contextlib import closing
 from dataclasses import dataclass
 
 import numpy as np
@@ -74,10 +77,8 @@ class ShotLog:
     print, the luma statistics (as ffmpeg's signalstats gives them: 10th and 90th percentile, mean) and the
     dissolve test from the 64x48 copies of every frame."""
 
-    def __init__(self, cut_threshold: float = DEFAULT_CUT_THRESHOLD, thumbs: str = ""):
+    def __init__(self, cut_threshold: float = DEFAULT_CUT_THRESHOLD, *, thumbs: str):
         """`thumbs`: the raw file of 64x48 copies of every frame (video.reader.iter_frames(thumbs=...))."""
-        if not thumbs:
-            raise ValueError("ShotLog needs the path of the frames' 64x48 copies (thumbs).")
         self.cut_threshold = cut_threshold
         self.thumbs = dissolves.Thumbs(thumbs)
         self._blends: dict = {}  # window centre -> the dissolve window it is the middle of, or None
@@ -87,13 +88,30 @@ class ShotLog:
         self.mean: list[float] = []
         self.final = False
         self._offset, self._record = 0, None
+        self.folder = self.metadata = self.analysis = None  # set by in_temp_folder
+
+    @classmethod
+    def in_temp_folder(cls, cut_threshold: float = DEFAULT_CUT_THRESHOLD) -> ShotLog:
+        """A log whose two files live in a new temp folder: `metadata` (ffmpeg's print, read() reads it) and
+        `thumbs.path` (the copies); `analysis` is the filter chain for iter_frames. close() removes the folder."""
+        folder = tempfile.mkdtemp(prefix="drawavideo-shots-")
+        log = cls(cut_threshold, thumbs=os.path.join(folder, "thumbs.yuv"))
+        log.folder, log.metadata = folder, os.path.join(folder, "shots.txt")
+        log.analysis = analysis_filter(log.metadata)
+        return log
+
+    def close(self) -> None:
+        if self.folder:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            self.folder = None
 
     def __len__(self) -> int:
         return min(len(self.score), len(self.spread))
 
-    def read(self, path: str, final: bool = False) -> None:
-        """Take in the complete frame records added to `path`, and the copies added to the thumbs file,
-        since the last call; `final` once ffmpeg exited."""
+    def read(self, path: str | None = None, final: bool = False) -> None:
+        """Take in the complete frame records added to `path` (default: the log's own `metadata` file), and
+        the copies added to the thumbs file, since the last call; `final` once ffmpeg exited."""
+        path = path or self.metadata
         count = len(self.thumbs)
         if count > len(self.spread):
             frames = self.thumbs.frames(len(self.spread), count - 1).reshape(count - len(self.spread), -1)
@@ -176,8 +194,7 @@ class ShotLog:
 
     def _dissolves(self, first: int, last: int) -> list[ShotEvent]:
         self._breaks += [self._cut(n) or self._blank(n) for n in range(len(self._breaks), len(self))]
-        breaks = np.array(self._breaks, bool)
-        found = dissolves.find(self.thumbs, first - MAX_FADE, last + MAX_FADE, breaks, self._blends)
+        found = dissolves.find(self.thumbs, first - MAX_FADE, last + MAX_FADE, self._breaks, self._blends)
         return [ShotEvent("dissolve", a, b, f"dissolve, frames {a}-{b}") for a, b in found]
 
     def _cut_event(self, n: int) -> ShotEvent:
@@ -200,21 +217,15 @@ class ShotLog:
 
 def measure(path: str, cut_threshold: float = DEFAULT_CUT_THRESHOLD) -> ShotLog:
     """Measure every frame of one video on its own (the dataset builder does it while it decodes)."""
-    import shutil
-    import tempfile
-    from contextlib import closing
-
     from .video.reader import iter_frames
 
-    temp = tempfile.mkdtemp(prefix="drawavideo-shots-")
+    log = ShotLog.in_temp_folder(cut_threshold)
     try:
-        shots_file, thumbs = os.path.join(temp, "shots.txt"), os.path.join(temp, "thumbs.yuv")
-        log = ShotLog(cut_threshold, thumbs)
-        with closing(iter_frames(path, stride=1 << 30, size=(16, 16), analysis=analysis_filter(shots_file), thumbs=thumbs)) as frames:
+        with closing(iter_frames(path, stride=1 << 30, size=(16, 16), analysis=log.analysis, thumbs=log.thumbs.path)) as frames:
             for _ in frames:  # only frame 0 is piped; the analysis branch sees them all
                 pass
-        log.read(shots_file, final=True)
+        log.read(final=True)
         log.thumbs.hold()
         return log
     finally:
-        shutil.rmtree(temp, ignore_errors=True)
+        log.close()

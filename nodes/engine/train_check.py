@@ -25,9 +25,20 @@ def first_bad_step(losses: Sequence[float]) -> int | None:
     return None
 
 
+def all_finite(value) -> bool:
+    """True when every floating tensor in a latent or conditioning (nested lists, tuples, dicts) is finite."""
+    if torch.is_tensor(value):
+        return not value.is_floating_point() or bool(torch.isfinite(value).all())
+    if isinstance(value, dict):
+        return all(all_finite(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return all(all_finite(v) for v in value)
+    return True
+
+
 def bad_tensors(state: Mapping[str, torch.Tensor]) -> list[str]:
     """Names of the tensors holding a NaN or an infinity."""
-    return [name for name, t in state.items() if torch.is_tensor(t) and not torch.isfinite(t.float()).all()]
+    return [name for name, t in state.items() if not all_finite(t)]
 
 
 def check_training(state: Mapping[str, torch.Tensor], losses: Sequence[float] | None, steps: int | None = None) -> str:

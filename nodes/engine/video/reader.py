@@ -100,16 +100,12 @@ def iter_frames(
     if size is not None:
         width, height = size
         filters += f",scale={width}:{height}:force_original_aspect_ratio=increase:flags=lanczos,crop={width}:{height}"
-    if analysis and thumbs:
-        if size is None:
-            raise DrawAVideoError("iter_frames(thumbs=...) needs a size for the picked frames.")
+    if bool(analysis) != bool(thumbs) or (thumbs and size is None):
+        raise DrawAVideoError("iter_frames: `analysis` and `thumbs` go together, and need a size for the picked frames.")
+    if analysis:
         yield from _with_thumbs(path, skip, stride, cap, size, analysis, filters, header, thumbs)
         return
-    if analysis:
-        graph = ["-filter_complex", f"[0:v]split=2[pick][probe];[probe]{analysis},nullsink;[pick]{filters}[out]", "-map", "[out]",
-                 "-fps_mode", "passthrough"]
-    else:
-        graph = ["-vf", filters, "-fps_mode", "passthrough"]
+    graph = ["-vf", filters, "-fps_mode", "passthrough"]
     meta, frames = _open(path, graph, resizes=size is not None)
     if header is not None:
         header.update(meta)
