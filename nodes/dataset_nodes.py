@@ -191,12 +191,13 @@ class EncodeGridDatasetNode:
 
     def encode(self, dataset_name, vae, clip, folder_name, shard_size):
         grids_dir, shards_dir = self._folders(dataset_name, folder_name)
-        progress = host.Progress(max(len(list_grids(grids_dir)), 1))
+        grids = list_grids(grids_dir)  # read once: the progress bar's length and the work
+        progress = host.Progress(max(len(grids), 1))
         summary = encode_grid_dataset(
             grids_dir, shards_dir,
             encode_image=lambda image: host.vae_encode(vae, image),
             encode_text=lambda text: host.encode_text(clip, text),
-            shard_size=shard_size, on_grid=progress.update, check_cancel=host.check_interrupted,
+            shard_size=shard_size, on_grid=progress.update, check_cancel=host.check_interrupted, grids=grids,
         )
         text = summary.describe()
         return {"ui": {"text": [text]}, "result": (os.path.relpath(shards_dir, os.path.realpath(host.output_directory())).replace(os.sep, "/"), text)}

@@ -132,18 +132,19 @@ def encode_grid_dataset(
     shard_size: int = 100,
     on_grid: Callable[[], None] | None = None,
     check_cancel: Callable[[], None] | None = None,
+    grids: list[GridItem] | None = None,
 ) -> ShardSummary:
     """Write the grids of `grid_folder` as LoadTrainingDataset shards into `shard_folder`.
 
     `encode_image(IMAGE [1,H,W,3]) -> latent [1,C,h,w]` (a VAE's encode) runs once per grid that is not
     in a kept shard; `encode_text(caption) -> conditioning` once per distinct caption a shard being
     written needs. `on_grid()` after each grid (progress), `check_cancel()` between grids may raise:
-    shards finished by then stay, whole.
+    shards finished by then stay, whole. `grids`: list_grids(grid_folder) when the caller has it already.
     """
     if not isinstance(shard_size, int) or shard_size < 1:
         raise DrawAVideoError(f"shard_size is {shard_size!r} but must be a whole number of at least 1.")
     check_cancel, on_grid = check_cancel or (lambda: None), on_grid or (lambda: None)
-    grids = list_grids(grid_folder)
+    grids = list_grids(grid_folder) if grids is None else grids
     if not grids:
         raise DrawAVideoError(
             f"grid dataset folder {grid_folder!r} holds no grids (image + caption .txt); build it with Videos to "
