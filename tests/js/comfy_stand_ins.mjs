@@ -17,3 +17,19 @@ export function serveComfyStandIns(app, api) {
     globalThis.__davApi = api;
     register(`data:text/javascript,${encodeURIComponent(hooks)}`);
 }
+
+/** A <video> stand-in built on the test's own FakeElement; it becomes the global HTMLVideoElement, and
+ *  document.createElement makes one for "video" and a FakeElement for anything else. Returns the class. */
+export function installFakeVideo(FakeElement) {
+    class FakeVideo extends FakeElement {
+        pause() {}
+        load() {}
+        removeAttribute() {}
+        play() {
+            return Promise.resolve();
+        }
+    }
+    globalThis.HTMLVideoElement = FakeVideo;
+    globalThis.document = { createElement: (tag) => (tag === "video" ? new FakeVideo(tag) : new FakeElement(tag)) };
+    return FakeVideo;
+}

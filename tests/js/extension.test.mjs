@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { before, beforeEach, test } from "node:test";
 
-import { serveComfyStandIns } from "./comfy_stand_ins.mjs";
+import { installFakeVideo, serveComfyStandIns } from "./comfy_stand_ins.mjs";
 
 const extensions = [];
 const app = { registerExtension: (extension) => extensions.push(extension), nodeOutputs: {}, getRandParam: () => "&rand=1" };
@@ -48,20 +48,11 @@ class FakeElement {
         return this.lastContext;
     }
 }
-class FakeVideo extends FakeElement {
-    pause() {}
-    load() {}
-    removeAttribute() {}
-    play() {
-        return Promise.resolve();
-    }
-}
-globalThis.HTMLVideoElement = FakeVideo;
+installFakeVideo(FakeElement);
 globalThis.Path2D = class {
     moveTo() {}
     lineTo() {}
 };
-globalThis.document = { createElement: (tag) => (tag === "video" ? new FakeVideo(tag) : new FakeElement(tag)) };
 // The extension's one animation-frame loop: run by hand with tick().
 const frames = [];
 globalThis.requestAnimationFrame = (callback) => frames.push(callback);

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { before, test } from "node:test";
 
-import { serveComfyStandIns } from "./comfy_stand_ins.mjs";
+import { installFakeVideo, serveComfyStandIns } from "./comfy_stand_ins.mjs";
 
 const drawn = [];
 class FakeElement {
@@ -46,16 +46,7 @@ class FakeElement {
             { get: (t, k) => (k in t ? t[k] : noop), set: (t, k, v) => ((t[k] = v), true) });
     }
 }
-class FakeVideo extends FakeElement {
-    pause() {}
-    load() {}
-    removeAttribute() {}
-    play() {
-        return Promise.resolve();
-    }
-}
-globalThis.HTMLVideoElement = FakeVideo;
-globalThis.document = { createElement: (tag) => (tag === "video" ? new FakeVideo(tag) : new FakeElement(tag)) };
+installFakeVideo(FakeElement);
 globalThis.window = { devicePixelRatio: 1 };
 const frames = [];
 globalThis.requestAnimationFrame = (callback) => frames.push(callback);
