@@ -11,16 +11,14 @@ tests/integration/test_nan_cause.py shows it with ComfyUI's own loaders. Here: t
 
 from __future__ import annotations
 
-import importlib.util
 import threading
 from pathlib import Path
 
 import pytest
 import torch
+from dav_testkit import load_by_path
 
-_spec = importlib.util.spec_from_file_location("tiny_models_under_test", Path(__file__).parent / "integration" / "tiny_models.py")
-tiny_models = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(tiny_models)
+tiny_models = load_by_path(Path(__file__).parent / "integration" / "tiny_models.py", "tiny_models_under_test")
 
 T5_ATTENTION = (4096, 4096)  # a T5-XXL q/k/v/o weight: 32 MiB in fp16, the size that can come from a reused block
 

@@ -20,3 +20,18 @@ def import_pack():
             del sys.modules[PACKAGE]
             raise
     return sys.modules[PACKAGE]
+
+
+def load_by_path(path: Path, name: str):
+    """Import the module file `path` as `name`, once (later calls return the same module). The repo runs
+    pytest with --import-mode=importlib, so test folders are not on sys.path."""
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[name]
+            raise
+    return sys.modules[name]

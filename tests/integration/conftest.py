@@ -38,7 +38,6 @@ test interpreter needs nothing extra.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
 import os
 import re
@@ -57,6 +56,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
+from dav_testkit import load_by_path  # tests/ is on sys.path: tests/conftest.py puts it there
 
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parents[1]          # the pack itself: it holds __init__.py
@@ -71,15 +71,8 @@ _PACK_FOLDER_ENV = ("DRAWAVIDEO_OUTPUT_DIR", "DRAWAVIDEO_INPUT_DIR", "DRAWAVIDEO
 
 
 def _load_local(module: str):
-    """Import a helper module of this folder by path: the repo runs pytest with --import-mode=importlib,
-    so this folder is not on sys.path."""
-    name = f"draw_a_video_it_{module}"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, HERE / f"{module}.py")
-        loaded = importlib.util.module_from_spec(spec)
-        sys.modules[name] = loaded
-        spec.loader.exec_module(loaded)
-    return sys.modules[name]
+    """A helper module of this folder, imported by path (see dav_testkit.load_by_path)."""
+    return load_by_path(HERE / f"{module}.py", f"draw_a_video_it_{module}")
 
 
 _events_module = _load_local("comfy_events")

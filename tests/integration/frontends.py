@@ -1,8 +1,16 @@
-"""Naming the frontends of the browser matrix (conftest.py and test_frontend.py both use it)."""
+"""The browser checks' surroundings: naming the frontends of the matrix (conftest.py and test_frontend.py)
+and finding Chromium (test_frontend.py and test_live_player.py)."""
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
+
+
+def chromium() -> str | None:
+    candidates = [os.environ.get("DRAWAVIDEO_CHROMIUM"), shutil.which("chromium"), shutil.which("chromium-browser"), "/usr/bin/chromium"]
+    return next((c for c in candidates if c and Path(c).is_file()), None)
 
 
 def frontend_label(front_end_root: str | None) -> str:

@@ -32,24 +32,14 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from dav_testkit import load_by_path
 from dav_testkit.workflows import compare_graphs, graph_from_api
 
 HERE = Path(__file__).resolve().parent
 
 
-def _frontend_label():
-    import importlib.util
-    import sys
-
-    name = "draw_a_video_it_frontends"  # the name conftest.py loads it under
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, HERE / "frontends.py")
-        sys.modules[name] = module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    return sys.modules[name].frontend_label
-
-
-frontend_label = _frontend_label()
+FRONTENDS = load_by_path(HERE / "frontends.py", "draw_a_video_it_frontends")  # the name conftest.py loads it under
+frontend_label = FRONTENDS.frontend_label
 NEWER = "newer"  # a matrix column standing for DRAWAVIDEO_FRONTEND_ROOTS when it is not set
 FRONTEND_ROOTS = [None] + ([p for p in os.environ.get("DRAWAVIDEO_FRONTEND_ROOTS", "").split(os.pathsep) if p] or [NEWER])
 MODES = ["classic", "nodes2"]
@@ -69,11 +59,6 @@ I2V_PICTURE = "draw_a_video_i2v_input.png"
 UI_WORKFLOWS = sorted((REPO_ROOT / "workflows").glob("*.json"))
 
 pytestmark = pytest.mark.integration
-
-
-def _chromium() -> str | None:
-    candidates = [os.environ.get("DRAWAVIDEO_CHROMIUM"), shutil.which("chromium"), shutil.which("chromium-browser"), "/usr/bin/chromium"]
-    return next((c for c in candidates if c and Path(c).is_file()), None)
 
 
 def _write_grid_image(path: Path) -> None:
@@ -103,7 +88,7 @@ def browser_tools():
         pytest.skip("node (Node.js 18+) is not on PATH")
     if not (HERE / "node_modules" / "playwright-core").is_dir():
         pytest.skip("playwright-core is not installed: run `npm ci` in tests/integration")
-    chromium = _chromium()
+    chromium = FRONTENDS.chromium()
     if chromium is None:
         pytest.skip("no Chromium found: `apt-get install chromium`, or set DRAWAVIDEO_CHROMIUM to its path")
     return node, chromium

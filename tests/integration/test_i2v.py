@@ -21,10 +21,12 @@ import copy
 import io
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from dav_testkit import load_by_path
 from PIL import Image
 
 pytestmark = pytest.mark.integration
@@ -36,17 +38,7 @@ DIFFERENT_PSNR_DB = 25.0    # any drawn frame is further than this from the pict
 
 def _api():
     """test_workflows_api's shrink rules and output checks (imported by path: pytest runs in importlib mode)."""
-    import importlib.util
-    import sys
-    from pathlib import Path
-
-    name = "draw_a_video_it_test_workflows_api"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parent / "test_workflows_api.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+    return load_by_path(Path(__file__).resolve().parent / "test_workflows_api.py", "draw_a_video_it_test_workflows_api")
 
 
 @pytest.fixture(scope="module")

@@ -22,6 +22,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from dav_testkit import load_by_path
 
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parents[1]
@@ -32,13 +33,8 @@ WORKFLOW = REPO_ROOT / "workflows" / "draw_a_video_t2v.json"
 pytestmark = pytest.mark.integration
 
 
-def _chromium() -> str | None:
-    candidates = [os.environ.get("DRAWAVIDEO_CHROMIUM"), shutil.which("chromium"), shutil.which("chromium-browser"), "/usr/bin/chromium"]
-    return next((c for c in candidates if c and Path(c).is_file()), None)
-
-
 def test_live_player_plays_the_grid_while_it_samples(comfy_server):
-    node, chromium = shutil.which("node"), _chromium()
+    node, chromium = shutil.which("node"), load_by_path(HERE / "frontends.py", "draw_a_video_it_frontends").chromium()
     if node is None or chromium is None or not (HERE / "node_modules" / "playwright-core").is_dir():
         pytest.skip("needs node, Chromium and `npm ci` in tests/integration (playwright-core)")
     ARTIFACTS.mkdir(exist_ok=True)
